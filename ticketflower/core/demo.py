@@ -1,0 +1,73 @@
+"""The demo company that `make run` loads: a user per role, printed at start-up."""
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+
+from ticketflower.accounts import services as account_services
+from ticketflower.accounts.models import User, normalize_email
+from ticketflower.tenancy import services as tenancy_services
+from ticketflower.tenancy.context import acting_as
+from ticketflower.tenancy.models import CompanyRole, SystemRole
+
+DEMO_FILE = Path(settings.BASE_DIR) / "fixtures" / "demo_company.json"
+
+
+@dataclass(frozen=True)
+class DemoLogin:
+    email: str
+    password: str
+    roles: tuple[str, ...]
+
+
+@transaction.atomic
+def demo_company_load(path: Path = DEMO_FILE) -> list[DemoLogin]:
+    """Create the demo company, or bring an existing one back to the file; safe to repeat.
+
+    Demo passwords are reset to the file's, so the printed logins always work.
+    """
+    spec: dict[str, Any] = json.loads(path.read_text())
+    password: str = spec["password"]
+    first, *others = spec["users"]
+    admin = User.unscoped.filter(email=normalize_email(first["email"])).first()
+    if admin is None:
+        admin = account_services.company_sign_up(
+            company_name=spec["company"],
+            email=first["email"],
+            password=password,
+            first_name=first["first_name"],
+            last_name=first["last_name"],
+        )
+    with acting_as(admin):
+        roles = {role.name: role for role in CompanyRole.objects.all()}
+        for role_spec in spec["company_roles"]:
+            if role_spec["name"] not in roles:
+                roles[role_spec["name"]] = tenancy_services.company_role_create(
+                    actor=admin, name=role_spec["name"], description=role_spec["description"]
+                )
+        logins = []
+        for user_spec in [first, *others]:
+            user = User.objects.filter(email=normalize_email(user_spec["email"])).first()
+            if user is None:
+                user = account_services.user_create(
+                    actor=admin,
+                    email=user_spec["email"],
+                    first_name=user_spec["first_name"],
+                    last_name=user_spec["last_name"],
+                    password=password,
+                )
+            else:
+                user.set_password(password)
+                user.is_active = True
+                user.save(update_fields=["password", "is_active"])
+            system_roles = [SystemRole(role) for role in user_spec["system_roles"]]
+            account_services.user_set_system_roles(actor=admin, user=user, roles=system_roles)
+            account_services.user_set_company_roles(
+                actor=admin, user=user, roles=[roles[name] for name in user_spec["company_roles"]]
+            )
+            logins.append(DemoLogin(user.email, password, tuple(user_spec["system_roles"])))
+        return logins

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class TenancyConfig(AppConfig):
+    name = "ticketflower.tenancy"
+    verbose_name = "Companies and roles"

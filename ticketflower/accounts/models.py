@@ -123,9 +123,7 @@ class User(AbstractBaseUser, PermissionsMixin):
             return frozenset()
         # Unscoped on purpose: these are this user's own roles, read before any company context
         # exists (middleware, login redirects).
-        return frozenset(
-            SystemRoleAssignment.unscoped.filter(user_id=self.pk).values_list("role", flat=True)
-        )
+        return frozenset(SystemRoleAssignment.unscoped.filter(user_id=self.pk).values_list("role", flat=True))
 
     def has_system_role(self, role: SystemRole) -> bool:
         return role in self.system_roles

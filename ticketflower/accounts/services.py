@@ -27,9 +27,7 @@ EMAIL_TAKEN = "An account with this e-mail address already exists."
 
 
 @transaction.atomic
-def company_sign_up(
-    *, company_name: str, email: str, password: str, first_name: str, last_name: str
-) -> User:
+def company_sign_up(*, company_name: str, email: str, password: str, first_name: str, last_name: str) -> User:
     """Create a company and its first user, who holds every system role; all or nothing."""
     company = Company(name=company_name.strip())
     company.full_clean()

@@ -1,6 +1,6 @@
 """Sign-up, login, password reset and profile pages. Thin: forms validate, services write."""
 
-from typing import Any
+from typing import Any, cast
 
 from django.contrib import messages
 from django.contrib.auth import login
@@ -48,7 +48,8 @@ class SignUpView(UnfoldPageMixin, FormView[SignUpForm]):
             form.add_error(None, exc)
             return self.form_invalid(form)
         login(self.request, user, backend="ticketflower.accounts.backends.EmailBackend")
-        messages.success(self.request, _("Welcome to TicketFlower, %(name)s.") % {"name": user.get_short_name()})
+        welcome = _("Welcome to TicketFlower, %(name)s.") % {"name": user.get_short_name()}
+        messages.success(self.request, welcome)
         return redirect("portal:dashboard")
 
 
@@ -100,13 +101,11 @@ class ProfileView(LoginRequiredMixin, UnfoldPageMixin, FormView[ProfileForm]):
     title = _("Your profile")
 
     def get_initial(self) -> dict[str, Any]:
-        user = self.request.user
-        assert isinstance(user, User)
+        user = cast(User, self.request.user)
         return {"first_name": user.first_name, "last_name": user.last_name, "email": user.email}
 
     def form_valid(self, form: ProfileForm) -> HttpResponse:
-        user = self.request.user
-        assert isinstance(user, User)
+        user = cast(User, self.request.user)
         try:
             services.profile_update(user=user, **form.cleaned_data)
         except ValidationError as exc:

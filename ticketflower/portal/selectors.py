@@ -25,10 +25,24 @@ class Area:
 
 # The role admin sites and submitter pages replace these placeholders as they arrive.
 AREAS: tuple[Area, ...] = (
-    Area("submit", SystemRole.USER, _("Submit a ticket"), _("Ask for something and follow your tickets."), "add_circle"),
+    Area(
+        "submit", SystemRole.USER, _("Submit a ticket"), _("Ask for something and follow it."), "add_circle"
+    ),
     Area("worker", SystemRole.TASK_WORKER, _("My tasks"), _("The tasks assigned to you."), "task_alt"),
-    Area("tickets", SystemRole.TICKET_ADMIN, _("Tickets"), _("Every ticket and task of your company."), "confirmation_number"),
-    Area("design", SystemRole.WORKFLOW_CREATOR, _("Design"), _("Ticket types, workflows and their tasks."), "account_tree"),
+    Area(
+        "tickets",
+        SystemRole.TICKET_ADMIN,
+        _("Tickets"),
+        _("Every ticket and task of your company."),
+        "confirmation_number",
+    ),
+    Area(
+        "design",
+        SystemRole.WORKFLOW_CREATOR,
+        _("Design"),
+        _("Ticket types, workflows and their tasks."),
+        "account_tree",
+    ),
     Area("company", SystemRole.ADMIN, _("Company"), _("People, roles and the company profile."), "apartment"),
 )
 

@@ -1,4 +1,4 @@
-from typing import Any
+from typing import Any, cast
 
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.http import Http404
@@ -15,8 +15,7 @@ class DashboardView(LoginRequiredMixin, UnfoldPageMixin, TemplateView):
     title = "Dashboard"
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
-        user = self.request.user
-        assert isinstance(user, User)
+        user = cast(User, self.request.user)
         return super().get_context_data(
             areas=areas_for(user),
             company_roles=list(user.company_roles.all()) if user.company_id else [],
@@ -31,10 +30,8 @@ class AreaView(LoginRequiredMixin, UnfoldPageMixin, TemplateView):
     template_name = "portal/area.html"
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
-        user = self.request.user
-        assert isinstance(user, User)
+        user = cast(User, self.request.user)
         area = area_for(user, kwargs["slug"])
         if area is None:
             raise Http404("No such area.")
         return super().get_context_data(area=area, title=area.title, **kwargs)
-

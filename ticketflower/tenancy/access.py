@@ -3,17 +3,15 @@
 Like Zulip's `access_*_by_id`: a caller never learns that an id exists elsewhere.
 """
 
-from typing import Any, TypeVar
+from typing import Any
 
 from django.db import models
 from django.http import Http404
 
 from ticketflower.tenancy.context import current_company
 
-M = TypeVar("M", bound=models.Model)
 
-
-def get_owned_or_404(model: type[M], **lookup: Any) -> M:
+def get_owned_or_404[M: models.Model](model: type[M], **lookup: Any) -> M:
     """The current company's row matching `lookup`, or Http404."""
     try:
         return model._default_manager.get(**lookup)

@@ -19,9 +19,7 @@ def company_role_create(*, actor: User, name: str, description: str = "") -> Com
 
 
 @transaction.atomic
-def company_role_update(
-    *, actor: User, role: CompanyRole, name: str, description: str = ""
-) -> CompanyRole:
+def company_role_update(*, actor: User, role: CompanyRole, name: str, description: str = "") -> CompanyRole:
     require_system_role(actor, SystemRole.ADMIN)
     with acting_as(actor):
         role = CompanyRole.objects.select_for_update().get(pk=role.pk)

@@ -8,6 +8,7 @@ running for the next one (a second `make run` or test run starts in well under a
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import threading
@@ -79,7 +80,8 @@ def _start(pgdata: Path) -> ServerAddress:
     info = server.get_postmaster_info()
     if info.socket_dir is not None:
         return ServerAddress(host=str(info.socket_dir), port=info.port or 5432)
-    assert info.hostname is not None and info.port is not None
+    if info.hostname is None or info.port is None:
+        raise RuntimeError(f"PostgreSQL in {pgdata} reports no socket and no port.")
     return ServerAddress(host=info.hostname, port=info.port)
 
 
@@ -101,10 +103,9 @@ def _create_database(address: ServerAddress, database: str) -> None:
         exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [database]).fetchone()
         if not exists:
             logger.info("creating database %s", database)
-            try:
+            # Another process may create it between our check and our CREATE.
+            with contextlib.suppress(psycopg.errors.DuplicateDatabase):
                 conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(database)))
-            except psycopg.errors.DuplicateDatabase:
-                pass  # another process created it between our check and our CREATE
 
 
 def _system_user() -> str | None:

@@ -10,6 +10,6 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         logins = demo_company_load()
-        self.stdout.write(self.style.SUCCESS("Demo logins (password for all: %s)" % logins[0].password))
+        self.stdout.write(self.style.SUCCESS(f"Demo logins (password for all: {logins[0].password})"))
         for login in logins:
             self.stdout.write(f"  {login.email:<36} {', '.join(login.roles)}")

@@ -1,0 +1,72 @@
+# TicketFlower: `make run` serves the app with a demo company; `make test` runs every check CI runs.
+.DEFAULT_GOAL := help
+SHELL := /bin/bash
+
+VENV := .venv
+PY := $(VENV)/bin/python
+# The first of these that is Python >= 3.12 (Django 6 needs it).
+PYTHON ?= $(shell for p in python3.13 python3.12 python3; do \
+	if command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null; \
+	then echo $$p; break; fi; done)
+CHROMIUM_PATH ?= $(shell for b in chromium chromium-browser google-chrome; do command -v $$b && break; done)
+TEST_SETTINGS := DJANGO_SETTINGS_MODULE=config.settings_test
+
+.PHONY: help run test lint typecheck migrations-check pytest chromium db-stop clean
+
+help:
+	@echo "make run    set everything up and serve http://127.0.0.1:8000 with a demo company"
+	@echo "make test   lint, type-check, migration check and the whole test suite (browser tests too)"
+	@echo "make db-stop  stop the embedded PostgreSQL server"
+
+$(VENV)/bin/python:
+	@if [ -z "$(PYTHON)" ]; then \
+		echo "TicketFlower needs Python 3.12 or newer (python3.13, python3.12 or python3 on PATH)." >&2; exit 1; fi
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+
+$(VENV)/.runtime-installed: requirements.txt | $(VENV)/bin/python
+	$(PY) -m pip install --quiet -r requirements.txt
+	@touch $@
+
+$(VENV)/.dev-installed: requirements.txt requirements-dev.txt | $(VENV)/bin/python
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	@touch $@ $(VENV)/.runtime-installed
+
+.env:
+	cp .env.example .env
+
+run: $(VENV)/.runtime-installed .env
+	$(PY) manage.py serve
+
+test: $(VENV)/.dev-installed chromium lint typecheck migrations-check pytest
+
+lint: $(VENV)/.dev-installed
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+
+typecheck: $(VENV)/.dev-installed
+	$(TEST_SETTINGS) $(PY) -m mypy
+
+migrations-check: $(VENV)/.dev-installed
+	$(TEST_SETTINGS) $(PY) manage.py makemigrations --check --dry-run
+
+pytest: $(VENV)/.dev-installed chromium
+	$(PY) -m pytest
+
+# Browser tests drive the system Chromium; Playwright's own browser download is never used.
+chromium:
+	@if [ -z "$(CHROMIUM_PATH)" ]; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+			echo "Installing Chromium for the browser tests..."; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+		else \
+			echo "The browser tests need Chromium: install it (e.g. sudo apt-get install chromium) or set CHROMIUM_PATH." >&2; \
+			exit 1; \
+		fi; \
+	fi
+
+db-stop: $(VENV)/.runtime-installed
+	$(PY) manage.py db stop
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

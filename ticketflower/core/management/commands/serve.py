@@ -1,0 +1,60 @@
+"""`make run`: migrate, load the demo company, print the logins, serve until Ctrl-C."""
+
+import signal
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandParser
+from django.db import connection
+
+from ticketflower.core.db import server
+
+
+class Command(BaseCommand):
+    help = "Set up the database and demo data, then run the development server until Ctrl-C."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("addrport", nargs="?", default="127.0.0.1:8000")
+        parser.add_argument("--no-demo", action="store_true", help="Do not load the demo company.")
+
+    def handle(self, *args: Any, addrport: str, no_demo: bool, **options: Any) -> None:
+        embedded = settings.DATABASES["default"].get("PGDATA")
+        pgdata = Path(embedded) if embedded else None
+        started_db = pgdata is not None and not server.is_running(pgdata)
+        try:
+            call_command("migrate", interactive=False, verbosity=0)
+            self.stdout.write(self.style.SUCCESS("Database is up to date."))
+            if not no_demo:
+                call_command("load_demo", stdout=self.stdout)
+            connection.close()
+            self.stdout.write(self.style.SUCCESS(f"\nTicketFlower: http://{addrport}/  (Ctrl-C stops it)\n"))
+            self._serve(addrport)
+        finally:
+            if started_db and pgdata is not None:
+                connection.close()
+                server.stop(pgdata)
+                self.stdout.write("Stopped the embedded PostgreSQL server.")
+
+    def _serve(self, addrport: str) -> None:
+        # A child process, so the autoreloader restarts only the web server, never this
+        # supervisor; the job worker will run beside it here too.
+        manage_py = str(Path(settings.BASE_DIR) / "manage.py")
+        children = [subprocess.Popen([sys.executable, manage_py, "runserver", addrport])]  # noqa: S603
+        try:
+            for child in children:
+                child.wait()
+        except KeyboardInterrupt:
+            pass
+        finally:
+            for child in children:
+                if child.poll() is None:
+                    child.send_signal(signal.SIGINT)
+            for child in children:
+                try:
+                    child.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    child.kill()

@@ -1,0 +1,33 @@
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from conftest import Tenant
+from ticketflower.portal.selectors import AREAS
+
+pytestmark = pytest.mark.django_db
+
+
+def test_dashboard_shows_who_i_am_and_my_roles(client: Client, tenant_a: Tenant) -> None:
+    client.force_login(tenant_a.member)
+    page = client.get(reverse("portal:dashboard"))
+    assert tenant_a.member.email in page.text
+    assert "Alpha Florists" in page.text
+    assert "Staff" in page.text  # company role
+    assert [area.slug for area in page.context["areas"]] == ["submit"]
+
+
+def test_dashboard_links_exactly_the_areas_my_roles_open(client: Client, tenant_a: Tenant) -> None:
+    client.force_login(tenant_a.admin)
+    page = client.get(reverse("portal:dashboard"))
+    assert [area.slug for area in page.context["areas"]] == [area.slug for area in AREAS]
+    for area in AREAS:
+        assert f'href="{area.url}"' in page.text
+        assert client.get(area.url).status_code == 200
+
+
+def test_an_area_without_its_role_is_not_found(client: Client, tenant_a: Tenant) -> None:
+    client.force_login(tenant_a.worker)
+    assert client.get(reverse("portal:area", kwargs={"slug": "worker"})).status_code == 200
+    for slug in ["design", "tickets", "company", "no-such-area"]:
+        assert client.get(reverse("portal:area", kwargs={"slug": slug})).status_code == 404

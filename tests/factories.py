@@ -48,4 +48,5 @@ def make_user(
 
 def make_company_role(company: Company, name: str, description: str = "") -> CompanyRole:
     with company_context(company):
-        return CompanyRole.objects.create(name=name, description=description)
+        role: CompanyRole = CompanyRole.objects.create(name=name, description=description)
+        return role

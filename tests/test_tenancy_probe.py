@@ -141,8 +141,8 @@ def hostile_data(victim: Tenant) -> dict[str, Any]:
 
 def snapshot(victim: Tenant) -> dict[str, list[dict[str, Any]]]:
     state: dict[str, list[dict[str, Any]]] = {
-        "company": list(Company.unscoped.filter(pk=victim.company.pk).values()),
-        "users": list(User.unscoped.filter(company=victim.company).order_by("pk").values()),
+        "company": [dict(row) for row in Company.unscoped.filter(pk=victim.company.pk).values()],
+        "users": [dict(row) for row in User.unscoped.filter(company=victim.company).order_by("pk").values()],
     }
     for model in apps.get_models():
         if any(f.name == "company" for f in model._meta.fields) and model is not User:

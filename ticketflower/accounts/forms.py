@@ -46,7 +46,7 @@ class PasswordResetForm(UnfoldStyledFormMixin, auth_forms.PasswordResetForm):
         return iter(User.unscoped.filter(email=normalize_email(email), is_active=True))
 
 
-class SetPasswordForm(UnfoldStyledFormMixin, auth_forms.SetPasswordForm):
+class SetPasswordForm(UnfoldStyledFormMixin, auth_forms.SetPasswordForm[User]):
     pass
 
 

@@ -13,7 +13,7 @@ from django.db import IntegrityError, transaction
 
 from ticketflower.accounts.models import User, normalize_email
 from ticketflower.accounts.selectors import email_is_taken
-from ticketflower.tenancy.context import acting_as, company_context
+from ticketflower.tenancy.context import acting_as, company_context, current_company
 from ticketflower.tenancy.models import (
     Company,
     CompanyRole,
@@ -178,7 +178,7 @@ def _set_system_roles(user: User, roles: Iterable[SystemRole]) -> None:
     SystemRoleAssignment.objects.filter(user=user).exclude(role__in=wanted).delete()
     held = set(SystemRoleAssignment.objects.filter(user=user).values_list("role", flat=True))
     SystemRoleAssignment.objects.bulk_create(
-        SystemRoleAssignment(company_id=user.company_id, user=user, role=role)
+        SystemRoleAssignment(company=current_company(), user=user, role=role)
         for role in sorted(wanted - held)
     )
     user.__dict__.pop("system_roles", None)  # drop the cached role set
@@ -193,7 +193,7 @@ def _set_company_roles(user: User, roles: Iterable[CompanyRole]) -> None:
     CompanyRoleMembership.objects.filter(user=user).exclude(role_id__in=wanted_ids).delete()
     held = set(CompanyRoleMembership.objects.filter(user=user).values_list("role_id", flat=True))
     CompanyRoleMembership.objects.bulk_create(
-        CompanyRoleMembership(company_id=user.company_id, user=user, role_id=role_id)
+        CompanyRoleMembership(company=current_company(), user=user, role_id=role_id)
         for role_id in sorted(wanted_ids - held)
     )
 

@@ -6,9 +6,8 @@ from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.mixins import LoginRequiredMixin
-from django.contrib.messages.views import SuccessMessageMixin
 from django.core.exceptions import ValidationError
-from django.http import HttpResponse
+from django.http import HttpResponse, HttpResponseBase
 from django.shortcuts import redirect
 from django.urls import reverse_lazy
 from django.utils.decorators import method_decorator
@@ -36,7 +35,7 @@ class SignUpView(UnfoldPageMixin, FormView[SignUpForm]):
     form_class = SignUpForm
     title = _("Create your company")
 
-    def dispatch(self, request: Any, *args: Any, **kwargs: Any) -> HttpResponse:
+    def dispatch(self, request: Any, *args: Any, **kwargs: Any) -> HttpResponseBase:
         if request.user.is_authenticated:
             return redirect("portal:dashboard")
         return super().dispatch(request, *args, **kwargs)
@@ -115,11 +114,15 @@ class ProfileView(LoginRequiredMixin, UnfoldPageMixin, FormView[ProfileForm]):
         return redirect("accounts:profile")
 
 
-class PasswordChangeView(SuccessMessageMixin, UnfoldPageMixin, auth_views.PasswordChangeView):
+class PasswordChangeView(UnfoldPageMixin, auth_views.PasswordChangeView):
     """Django's view: it re-checks the old password and keeps this session logged in."""
 
     template_name = "accounts/password_change.html"
     form_class = PasswordChangeForm
     success_url = reverse_lazy("accounts:profile")
-    success_message = _("Your password is changed.")
     title = _("Change your password")
+
+    def form_valid(self, form: Any) -> HttpResponse:
+        response = super().form_valid(form)
+        messages.success(self.request, _("Your password is changed."))
+        return response

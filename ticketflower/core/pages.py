@@ -1,6 +1,7 @@
 from typing import Any
 
 from django.http import HttpRequest
+from django_stubs_ext import StrOrPromise
 from unfold.sites import UnfoldAdminSite
 
 # Not mounted anywhere: it only lends unfold's theme context (colours, title, fonts) to the
@@ -9,14 +10,15 @@ _theme_site = UnfoldAdminSite(name="portal_theme")
 
 
 def unfold_context(request: HttpRequest) -> dict[str, Any]:
-    return _theme_site.each_context(request)
+    context: dict[str, Any] = _theme_site.each_context(request)
+    return context
 
 
 class UnfoldPageMixin:
     """Context for a server-rendered page drawn with unfold's layouts."""
 
     request: HttpRequest
-    title: str = ""
+    title: StrOrPromise = ""
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context: dict[str, Any] = super().get_context_data(**kwargs)  # type: ignore[misc]

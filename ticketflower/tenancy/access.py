@@ -5,6 +5,7 @@ Like Zulip's `access_*_by_id`: a caller never learns that an id exists elsewhere
 
 from typing import Any
 
+from django.core.exceptions import ObjectDoesNotExist
 from django.db import models
 from django.http import Http404
 
@@ -15,7 +16,7 @@ def get_owned_or_404[M: models.Model](model: type[M], **lookup: Any) -> M:
     """The current company's row matching `lookup`, or Http404."""
     try:
         return model._default_manager.get(**lookup)
-    except (model.DoesNotExist, ValueError, TypeError) as exc:
+    except (ObjectDoesNotExist, ValueError, TypeError) as exc:
         raise Http404(f"No {model._meta.verbose_name} matches the given query.") from exc
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from django.db import models
 from django.db.backends.base.base import BaseDatabaseWrapper
@@ -24,10 +24,8 @@ class CurrentCompanyId(models.Expression):
 
     output_field = models.BigIntegerField()
 
-    def as_sql(
-        self, compiler: SQLCompiler, connection: BaseDatabaseWrapper, **extra_context: Any
-    ) -> tuple[str, list[Any]]:
-        return "%s", [current_company().pk]
+    def as_sql(self, compiler: SQLCompiler, connection: BaseDatabaseWrapper) -> tuple[str, tuple[int, ...]]:
+        return "%s", (current_company().pk,)
 
 
 class CompanyScopedManager(models.Manager[M]):

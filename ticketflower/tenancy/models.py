@@ -20,8 +20,8 @@ class Company(models.Model):
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
 
     # Company.objects is the current company alone; `unscoped` is for sign-up and platform work.
-    objects: ClassVar[CompanyScopedManager[Company]] = CompanyScopedManager("pk")
-    unscoped: ClassVar[models.Manager[Company]] = models.Manager()
+    objects = CompanyScopedManager["Company"]("pk")
+    unscoped = models.Manager["Company"]()
 
     class Meta:
         verbose_name = _("company")

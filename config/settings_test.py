@@ -10,6 +10,8 @@ os.environ.setdefault("SESSION_COOKIE_SECURE", "false")
 os.environ.setdefault("CSRF_COOKIE_SECURE", "false")
 os.environ.setdefault("SECURE_HSTS_SECONDS", "0")
 os.environ.setdefault("EMBEDDED_DB_NAME", "ticketflower_test_main")
+# Live-server threads must not keep connections open, or the test database cannot be dropped.
+os.environ.setdefault("CONN_MAX_AGE", "0")
 
 from config.settings import *  # noqa: F403
 

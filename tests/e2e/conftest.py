@@ -1,0 +1,78 @@
+"""Browser tests: the system Chromium driven by Playwright against pytest-django's live server."""
+
+import os
+import shutil
+from collections.abc import Callable, Generator, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+from django.db import connections
+from playwright.sync_api import Page, sync_playwright
+from pytest_django.live_server_helper import LiveServer
+
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+# As measured on these machines: no sandbox as root, no background network (it is closed).
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+]
+
+
+def chromium_path() -> str:
+    for candidate in [os.environ.get("CHROMIUM_PATH"), "chromium", "chromium-browser", "google-chrome"]:
+        found = candidate and shutil.which(candidate)
+        if found:
+            return found
+    raise RuntimeError("Browser tests need Chromium: run `make chromium` or set CHROMIUM_PATH.")
+
+
+def in_db_thread[T](query: Callable[[], T]) -> T:
+    """Run ORM code from a browser test.
+
+    Playwright's sync API keeps an event loop running in the test's thread, which Django's
+    async guard rightly refuses to query from; a short-lived thread with its own connection
+    sees what the live server committed and closes its connection when done.
+    """
+
+    def run() -> T:
+        try:
+            return query()
+        finally:
+            connections.close_all()
+
+    with ThreadPoolExecutor(max_workers=1) as executor:
+        return executor.submit(run).result()
+
+
+@pytest.fixture
+def page(live_server: LiveServer, request: pytest.FixtureRequest) -> Iterator[Page]:
+    """A fresh Chromium page, started after the database is ready and closed before it is flushed."""
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
+        context = browser.new_context(viewport={"width": 1280, "height": 900})
+        context.set_default_timeout(10_000)
+        page = context.new_page()
+        yield page
+        report = getattr(request.node, "rep_call", None)
+        if report is not None and report.failed:
+            ARTIFACTS.mkdir(exist_ok=True)
+            page.screenshot(path=str(ARTIFACTS / f"{request.node.name}.png"), full_page=True)
+        browser.close()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    # Keep each phase's report on the item, so `page` can screenshot a failed test.
+    report = yield
+    setattr(item, f"rep_{report.when}", report)
+    return report

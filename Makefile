@@ -11,7 +11,7 @@ PYTHON ?= $(shell for p in python3.13 python3.12 python3; do \
 CHROMIUM_PATH ?= $(shell for b in chromium chromium-browser google-chrome; do command -v $$b && break; done)
 TEST_SETTINGS := DJANGO_SETTINGS_MODULE=config.settings_test
 
-.PHONY: help run test lint typecheck migrations-check pytest chromium db-stop clean
+.PHONY: help run test lint typecheck migrations-check compose-check pytest chromium db-stop clean
 
 help:
 	@echo "make run    set everything up and serve http://127.0.0.1:8000 with a demo company"
@@ -38,7 +38,7 @@ $(VENV)/.dev-installed: requirements.txt requirements-dev.txt | $(VENV)/bin/pyth
 run: $(VENV)/.runtime-installed .env
 	$(PY) manage.py serve
 
-test: $(VENV)/.dev-installed chromium lint typecheck migrations-check pytest
+test: $(VENV)/.dev-installed chromium lint typecheck migrations-check compose-check pytest
 
 lint: $(VENV)/.dev-installed
 	$(PY) -m ruff check .
@@ -49,6 +49,16 @@ typecheck: $(VENV)/.dev-installed
 
 migrations-check: $(VENV)/.dev-installed
 	$(TEST_SETTINGS) $(PY) manage.py makemigrations --check --dry-run
+
+# docker-compose.yml is for users' machines; here it is only validated (no Docker engine needed).
+compose-check:
+	@if docker compose version >/dev/null 2>&1; then docker compose config -q; \
+	elif command -v docker-compose >/dev/null; then docker-compose config -q; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "Installing docker-compose to validate docker-compose.yml..."; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker-compose >/dev/null && docker-compose config -q; \
+	else echo "Install Docker Compose to validate docker-compose.yml." >&2; exit 1; fi
+	@echo "docker-compose.yml is valid."
 
 pytest: $(VENV)/.dev-installed chromium
 	$(PY) -m pytest

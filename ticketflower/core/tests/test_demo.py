@@ -1,0 +1,37 @@
+import json
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from ticketflower.accounts.models import User
+from ticketflower.core.demo import DEMO_FILE, demo_company_load
+from ticketflower.tenancy.context import company_context
+from ticketflower.tenancy.models import CompanyRole
+
+pytestmark = pytest.mark.django_db
+
+
+def test_demo_company_loads_idempotently_with_a_user_per_role(client: Client) -> None:
+    spec = json.loads(DEMO_FILE.read_text())
+    first = demo_company_load()
+    again = demo_company_load()
+    assert first == again
+    admin = User.unscoped.get(email=spec["users"][0]["email"])
+    assert admin.company is not None
+    with company_context(admin.company):
+        assert User.objects.count() == len(spec["users"])
+        assert CompanyRole.objects.count() == len(spec["company_roles"])
+    held = set().union(*(login.roles for login in first))
+    assert held == {"admin", "user", "ticket_admin", "task_worker", "workflow_creator"}
+    for login in first:
+        assert set(User.unscoped.get(email=login.email).system_roles) == set(login.roles)
+
+
+def test_printed_demo_logins_work(client: Client) -> None:
+    for login in demo_company_load():
+        response = client.post(
+            reverse("accounts:login"), {"username": login.email, "password": login.password}
+        )
+        assert response.status_code == 302, login.email
+        client.logout()

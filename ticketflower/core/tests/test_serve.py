@@ -1,0 +1,58 @@
+"""`make run`'s command serves the app and stops everything it started on Ctrl-C."""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import psutil
+
+BASE_DIR = Path(__file__).resolve().parents[3]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def test_serve_answers_and_ctrl_c_stops_the_web_server() -> None:
+    port = free_port()
+    process = subprocess.Popen(  # noqa: S603
+        [sys.executable, str(BASE_DIR / "manage.py"), "serve", f"127.0.0.1:{port}", "--no-demo"],
+        cwd=BASE_DIR,
+        env={**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings_test"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        status = wait_for(f"http://127.0.0.1:{port}/accounts/login/", timeout=60)
+        assert status == 200
+        children = psutil.Process(process.pid).children(recursive=True)
+        assert children, "the web server runs as a child process"
+        os.killpg(process.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
+        output, _ = process.communicate(timeout=30)
+        assert "Database is up to date." in output
+        assert all(not child.is_running() or child.status() == psutil.STATUS_ZOMBIE for child in children)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+
+
+def wait_for(url: str, *, timeout: float) -> int:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310
+                return int(response.status)
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.25)

@@ -1,0 +1,54 @@
+"""Settings refuse an unsafe production start and pass Django's deployment checks."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parents[3]
+PRODUCTION = {
+    "DEBUG": "false",
+    "SECRET_KEY": "a-real-production-secret-0123456789-abcdefghijklmnopqrstuvwxyz",
+    "ALLOWED_HOSTS": "tickets.example.com",
+    "DATABASE_URL": "postgres://ticketflower:secret@db.example.com:5432/ticketflower",
+    "EMAIL_URL": "smtp+tls://mailer:secret@smtp.example.com:587",
+    "SECURE_HSTS_PRELOAD": "true",
+}
+
+
+def manage(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    # A clean environment (no .env in the test's way: DATA_DIR points nowhere it could read one).
+    base = {key: value for key, value in os.environ.items() if key in {"PATH", "HOME", "LANG"}}
+    return subprocess.run(  # noqa: S603
+        [sys.executable, str(BASE_DIR / "manage.py"), *args],
+        env={**base, "DJANGO_SETTINGS_MODULE": "config.settings", "TF_ENV_FILE": "/nonexistent", **env},
+        capture_output=True,
+        text=True,
+        cwd=BASE_DIR,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_check_deploy_is_clean_with_production_variables() -> None:
+    result = manage("check", "--deploy", "--fail-level", "WARNING", **PRODUCTION)
+    assert result.returncode == 0, result.stderr
+    assert "no issues" in result.stdout
+
+
+def test_production_refuses_to_start_without_a_secret_key() -> None:
+    result = manage("check", **{**PRODUCTION, "SECRET_KEY": ""})
+    assert result.returncode != 0
+    assert "set SECRET_KEY" in result.stderr
+
+
+def test_production_refuses_to_start_without_allowed_hosts() -> None:
+    result = manage("check", **{**PRODUCTION, "ALLOWED_HOSTS": ""})
+    assert result.returncode != 0
+    assert "set ALLOWED_HOSTS" in result.stderr
+
+
+def test_only_postgresql_is_accepted() -> None:
+    result = manage("check", **{**PRODUCTION, "DATABASE_URL": "sqlite:///db.sqlite3"})
+    assert result.returncode != 0
+    assert "DATABASE_URL must point at PostgreSQL" in result.stderr

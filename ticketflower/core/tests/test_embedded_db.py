@@ -17,7 +17,8 @@ def test_server_starts_in_a_fresh_directory_creates_the_database_and_stops(tmp_p
         with psycopg.connect(
             host=address.host, port=address.port, user=server.SUPERUSER, dbname="tf_fresh"
         ) as conn:
-            assert conn.execute("SHOW server_version").fetchone()[0].startswith("18.")
+            version = conn.execute("SHOW server_version").fetchone()
+            assert version is not None and str(version[0]).startswith("18.")
     finally:
         assert server.stop(pgdata)
     assert not server.is_running(pgdata)

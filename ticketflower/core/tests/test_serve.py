@@ -10,6 +10,7 @@ import urllib.request
 from pathlib import Path
 
 import psutil
+import pytest
 
 BASE_DIR = Path(__file__).resolve().parents[3]
 
@@ -21,7 +22,12 @@ def free_port() -> int:
         return port
 
 
-def test_serve_answers_and_ctrl_c_stops_the_web_server() -> None:
+@pytest.mark.parametrize(
+    ("signum", "to_group"),
+    [(signal.SIGINT, True), (signal.SIGTERM, False)],
+    ids=["ctrl-c in a terminal", "kill of the main process"],
+)
+def test_serve_answers_and_stops_the_web_server_with_it(signum: int, to_group: bool) -> None:
     port = free_port()
     process = subprocess.Popen(  # noqa: S603
         [sys.executable, str(BASE_DIR / "manage.py"), "serve", f"127.0.0.1:{port}", "--no-demo"],
@@ -37,7 +43,10 @@ def test_serve_answers_and_ctrl_c_stops_the_web_server() -> None:
         assert status == 200
         children = psutil.Process(process.pid).children(recursive=True)
         assert children, "the web server runs as a child process"
-        os.killpg(process.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
+        if to_group:
+            os.killpg(process.pid, signum)  # what Ctrl-C in a terminal does
+        else:
+            process.send_signal(signum)
         output, _ = process.communicate(timeout=30)
         assert "Database is up to date." in output
         assert all(not child.is_running() or child.status() == psutil.STATUS_ZOMBIE for child in children)

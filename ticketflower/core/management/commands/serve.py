@@ -22,6 +22,10 @@ class Command(BaseCommand):
         parser.add_argument("--no-demo", action="store_true", help="Do not load the demo company.")
 
     def handle(self, *args: Any, addrport: str, no_demo: bool, **options: Any) -> None:
+        # Ctrl-C (SIGINT) and a plain `kill` (SIGTERM) both shut down cleanly, even when started
+        # from a shell that ignores SIGINT for background jobs.
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        signal.signal(signal.SIGTERM, _interrupt)
         embedded = settings.DATABASES["default"].get("PGDATA")
         pgdata = Path(embedded) if embedded else None
         started_db = pgdata is not None and not server.is_running(pgdata)
@@ -52,9 +56,13 @@ class Command(BaseCommand):
         finally:
             for child in children:
                 if child.poll() is None:
-                    child.send_signal(signal.SIGINT)
+                    child.terminate()
             for child in children:
                 try:
                     child.wait(timeout=10)
                 except subprocess.TimeoutExpired:
                     child.kill()
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt

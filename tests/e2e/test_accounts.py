@@ -91,3 +91,22 @@ def test_public_pages_fit_a_phone(page: Page, live_server: LiveServer, path: str
     page.goto(live_server.url + path)
     assert page.evaluate("document.documentElement.scrollWidth") <= 375
     expect(page.get_by_role("button").first).to_be_visible()
+
+
+def test_pages_for_people_fit_a_phone(page: Page, live_server: LiveServer) -> None:
+    sign_up(page, live_server.url, password=PASSWORD)
+    page.set_viewport_size({"width": 375, "height": 740})
+    for path in ["/", "/accounts/profile/", "/accounts/profile/password/"]:
+        page.goto(live_server.url + path)
+        assert page.evaluate("document.documentElement.scrollWidth") <= 375, path
+        expect(page.get_by_role("button", name="Log out")).to_be_visible()
+
+
+def test_lockout_page_says_what_happened(page: Page, live_server: LiveServer) -> None:
+    sign_up(page, live_server.url, password=PASSWORD)
+    page.get_by_role("button", name="Log out").click()
+    for _ in range(5):
+        log_in(page, live_server.url, "mara@marigold.test", "wrong-password")
+    expect(page.get_by_text("Try again in 15 minutes, or reset your password.")).to_be_visible()
+    log_in(page, live_server.url, "mara@marigold.test", PASSWORD)
+    expect(page.get_by_role("heading", name="Too many failed logins")).to_be_visible()

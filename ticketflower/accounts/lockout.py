@@ -1,8 +1,13 @@
+import math
 from typing import Any
 
-from django.http import HttpRequest
+from axes.helpers import get_cool_off
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils.translation import gettext_lazy as _
 
 from ticketflower.accounts.models import normalize_email
+from ticketflower.core.pages import unfold_context
 
 
 def lockout_username(request: HttpRequest, credentials: dict[str, Any] | None) -> str | None:
@@ -13,3 +18,13 @@ def lockout_username(request: HttpRequest, credentials: dict[str, Any] | None) -
     """
     username = (credentials or {}).get("username") or request.POST.get("username")
     return normalize_email(username) if username else None
+
+
+def lockout_response(
+    request: HttpRequest, original_response: HttpResponse | None, credentials: dict[str, Any] | None
+) -> HttpResponse:
+    """The page shown while locked out: the portal's look, and the wait in plain minutes."""
+    cool_off = get_cool_off(request)
+    minutes = math.ceil(cool_off.total_seconds() / 60) if cool_off else None
+    context = {**unfold_context(request), "title": _("Too many failed logins"), "cooloff_minutes": minutes}
+    return render(request, "accounts/locked_out.html", context, status=429)

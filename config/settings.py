@@ -57,6 +57,8 @@ INSTALLED_APPS = [
     "ticketflower.tenancy",
     "ticketflower.accounts",
     "ticketflower.portal",
+    "ticketflower.definitions",
+    "ticketflower.runtime",
 ]
 
 MIDDLEWARE = [

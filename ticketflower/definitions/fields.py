@@ -1,0 +1,84 @@
+"""The small typed vocabulary of workflow fields, as plain data.
+
+A workflow declares its fields as a list of specs:
+    {"name": "laptop", "type": "choice", "label": "Laptop", "required": true,
+     "help_text": "Pick one", "options": ["13 inch", "15 inch"]}
+Tasks read and write these fields; ticket types choose which ones a submitter fills in.
+"""
+
+import re
+from enum import StrEnum
+from typing import Any
+
+NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+
+
+class FieldType(StrEnum):
+    TEXT = "text"
+    LONG_TEXT = "long_text"
+    NUMBER = "number"
+    INTEGER = "integer"
+    BOOLEAN = "boolean"
+    DATE = "date"
+    DATETIME = "datetime"
+    EMAIL = "email"
+    URL = "url"
+    CHOICE = "choice"
+    MULTI_CHOICE = "multi_choice"
+    FILE = "file"
+
+
+# The JSON Schema a value of each field type must satisfy (tasks' input/output schemas and
+# submitted data are checked against these).
+JSON_SCHEMA: dict[FieldType, dict[str, Any]] = {
+    FieldType.TEXT: {"type": "string", "maxLength": 1000},
+    FieldType.LONG_TEXT: {"type": "string", "maxLength": 100_000},
+    FieldType.NUMBER: {"type": "number"},
+    FieldType.INTEGER: {"type": "integer"},
+    FieldType.BOOLEAN: {"type": "boolean"},
+    FieldType.DATE: {"type": "string", "format": "date"},
+    FieldType.DATETIME: {"type": "string", "format": "date-time"},
+    FieldType.EMAIL: {"type": "string", "format": "email"},
+    FieldType.URL: {"type": "string", "format": "uri"},
+    FieldType.CHOICE: {"type": "string"},
+    FieldType.MULTI_CHOICE: {"type": "array", "items": {"type": "string"}, "uniqueItems": True},
+    FieldType.FILE: {"type": "integer", "description": "id of a FileUpload"},
+}
+
+# A sample value per type, for checking transforms without running a workflow.
+SAMPLE: dict[FieldType, Any] = {
+    FieldType.TEXT: "text",
+    FieldType.LONG_TEXT: "long text",
+    FieldType.NUMBER: 1.5,
+    FieldType.INTEGER: 1,
+    FieldType.BOOLEAN: True,
+    FieldType.DATE: "2026-01-31",
+    FieldType.DATETIME: "2026-01-31T12:00:00Z",
+    FieldType.EMAIL: "someone@example.com",
+    FieldType.URL: "https://example.com",
+    FieldType.CHOICE: "option",
+    FieldType.MULTI_CHOICE: ["option"],
+    FieldType.FILE: 1,
+}
+
+
+def value_schema(field: dict[str, Any]) -> dict[str, Any]:
+    """The JSON Schema for one field's value, choices included."""
+    field_type = FieldType(field["type"])
+    schema = dict(JSON_SCHEMA[field_type])
+    options = field.get("options") or []
+    if field_type is FieldType.CHOICE:
+        schema["enum"] = list(options)
+    elif field_type is FieldType.MULTI_CHOICE:
+        schema["items"] = {"type": "string", "enum": list(options)}
+    return schema
+
+
+def sample_value(field: dict[str, Any]) -> Any:
+    field_type = FieldType(field["type"])
+    options = field.get("options") or []
+    if field_type is FieldType.CHOICE and options:
+        return options[0]
+    if field_type is FieldType.MULTI_CHOICE and options:
+        return options[:1]
+    return SAMPLE[field_type]

@@ -1,0 +1,181 @@
+"""Validation names the exact bad part of a bundle. Plain data: no database."""
+
+import copy
+from typing import Any
+
+import pytest
+
+from ticketflower.definitions.validation import Problem, validate_bundle
+
+
+def good_bundle() -> dict[str, Any]:
+    return {
+        "workflow": {
+            "title": "Laptop request",
+            "fields": [
+                {"name": "model", "type": "choice", "label": "Model", "options": ["13 inch", "15 inch"]},
+                {"name": "price", "type": "number", "label": "Price"},
+                {"name": "approved", "type": "boolean", "label": "Approved"},
+                {"name": "order_id", "type": "text", "label": "Order"},
+            ],
+            "tasks": [
+                {
+                    "key": "approve",
+                    "title": "Approve",
+                    "type": "FORM",
+                    "input_schema": {"type": "object", "properties": {"price": {"type": "number"}}},
+                    "output_schema": {"type": "object", "properties": {"approved": {"type": "boolean"}}},
+                },
+                {
+                    "key": "order",
+                    "title": "Order it",
+                    "type": "SYNC_ACTION",
+                    "action_url": "https://shop.example.com/orders",
+                    "timeout_seconds": 10,
+                    "input_transform": {"sku": "${data.model}", "max": {"$eval": "data.price"}},
+                    "output_transform": {"order_id": {"$eval": "response.id"}},
+                },
+                {"key": "reject", "title": "Tell them no", "type": "FORM"},
+            ],
+            "transitions": [
+                {"from": None, "to": "approve"},
+                {"from": "approve", "to": "order", "condition": "data.approved", "priority": 0},
+                {"from": "approve", "to": "reject", "condition": "!data.approved", "priority": 1},
+            ],
+        },
+        "ticket_types": [
+            {"title": "I need a laptop", "fields": [{"field": "model"}, {"field": "price", "preset": 1200}]},
+        ],
+    }
+
+
+def problems_after(change: Any) -> list[Problem]:
+    bundle = good_bundle()
+    change(bundle)
+    return validate_bundle(bundle)
+
+
+def test_a_good_bundle_has_no_problems() -> None:
+    assert validate_bundle(good_bundle()) == []
+
+
+@pytest.mark.parametrize(
+    ("change", "path", "words"),
+    [
+        (
+            lambda b: b["workflow"]["fields"].append({"name": "Bad Name", "type": "text"}),
+            "workflow.fields[4].name",
+            "Bad field name",
+        ),
+        (
+            lambda b: b["workflow"]["fields"].append({"name": "x", "type": "colour"}),
+            "workflow.fields[4].type",
+            "Unknown field type",
+        ),
+        (
+            lambda b: b["workflow"]["fields"].append({"name": "model", "type": "text"}),
+            "workflow.fields[4].name",
+            "Two fields",
+        ),
+        (
+            lambda b: b["workflow"]["fields"][0].pop("options"),
+            "workflow.fields[0].options",
+            "needs a list of options",
+        ),
+        (
+            lambda b: b["workflow"]["tasks"][1].pop("action_url"),
+            "workflow.tasks[1].action_url",
+            "needs the URL",
+        ),
+        (
+            lambda b: b["workflow"]["tasks"][1].pop("timeout_seconds"),
+            "workflow.tasks[1].timeout_seconds",
+            "needs a timeout",
+        ),
+        (
+            lambda b: b["workflow"]["tasks"][1].update(timeout_seconds=0),
+            "workflow.tasks[1].timeout_seconds",
+            "from 1 to",
+        ),
+        (
+            lambda b: b["workflow"]["tasks"][0].update(type="ROBOT"),
+            "workflow.tasks[0].type",
+            "Unknown task type",
+        ),
+        (lambda b: b["workflow"]["tasks"][2].update(key="approve"), "workflow.tasks[2].key", "Two tasks"),
+        (
+            lambda b: b["workflow"]["tasks"][0]["input_schema"]["properties"].update(
+                colour={"type": "string"}
+            ),
+            "workflow.tasks[0].input_schema.properties.colour",
+            'Unknown field "colour"',
+        ),
+        (
+            lambda b: b["workflow"]["tasks"][0]["output_schema"]["properties"].update(
+                approved={"type": "string"}
+            ),
+            "workflow.tasks[0].output_schema.properties.approved.type",
+            "Wrong type",
+        ),
+        (
+            lambda b: b["workflow"]["tasks"][0].update(input_schema={"type": 12}),
+            "workflow.tasks[0].input_schema",
+            "Not a valid JSON Schema",
+        ),
+        (
+            lambda b: b["workflow"]["transitions"][1].update(condition="data.approved &&"),
+            "workflow.transitions[1].condition",
+            "does not parse",
+        ),
+        (
+            lambda b: b["workflow"]["transitions"][1].update(to="ship"),
+            "workflow.transitions[1].to",
+            "Unknown task 'ship'",
+        ),
+        (lambda b: b["workflow"]["transitions"].pop(0), "workflow.transitions", "No start"),
+        (
+            lambda b: b["workflow"]["transitions"].append({"from": None, "to": "reject"}),
+            "workflow.transitions[3].from",
+            "A second start",
+        ),
+        (lambda b: b["workflow"]["transitions"].pop(2), "workflow.tasks[2]", "cannot be reached"),
+        (
+            lambda b: b["workflow"]["tasks"][1].update(input_transform={"$eval": "data."}),
+            "workflow.tasks[1].input_transform",
+            "does not work",
+        ),
+        (
+            lambda b: b["workflow"]["tasks"][1].update(input_transform={"$eval": "secrets.key"}),
+            "workflow.tasks[1].input_transform",
+            "does not work",
+        ),
+        (
+            lambda b: b["ticket_types"][0]["fields"].append({"field": "colour"}),
+            "ticket_types[0].fields[2].field",
+            "Unknown field",
+        ),
+        (
+            lambda b: b["ticket_types"][0]["fields"][1].update(preset="a lot"),
+            "ticket_types[0].fields[1].preset",
+            "Wrong value",
+        ),
+        (lambda b: b["ticket_types"][0].update(title=""), "ticket_types[0].title", "needs a title"),
+        (lambda b: b.pop("workflow"), "workflow", "needs a workflow"),
+    ],
+)
+def test_each_problem_names_its_place(change: Any, path: str, words: str) -> None:
+    problems = problems_after(change)
+    assert any(p.path == path and words in p.message for p in problems), problems
+
+
+def test_output_transform_may_read_any_response_key() -> None:
+    bundle = good_bundle()
+    bundle["workflow"]["tasks"][1]["output_transform"] = {"order_id": {"$eval": "response.order.number"}}
+    assert validate_bundle(bundle) == []
+
+
+def test_validation_does_not_change_the_bundle() -> None:
+    bundle = good_bundle()
+    before = copy.deepcopy(bundle)
+    validate_bundle(bundle)
+    assert bundle == before

@@ -1,0 +1,328 @@
+"""Validate a workflow bundle — plain data, no database — and name every problem's place.
+
+The input is the bundle format (docs/bundle-format.md): the same dict the admin builds from
+its models, an upload parses from JSON or YAML, and an assistant will write. Each problem
+carries a path such as `workflow.tasks[2].condition` so a person (or the assistant) can fix
+exactly that spot. A definition with problems can be saved as a draft, never made active.
+"""
+
+from collections import deque
+from dataclasses import dataclass
+from typing import Any
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import SchemaError
+
+from ticketflower.definitions.expressions import ExpressionError, condition_check, transform_render
+from ticketflower.definitions.fields import NAME_PATTERN, FieldType, sample_value, value_schema
+
+TASK_TYPES = {"FORM", "SYNC_ACTION", "ASYNC_ACTION"}
+ACTION_TYPES = {"SYNC_ACTION", "ASYNC_ACTION"}
+MAX_TIMEOUT_SECONDS = 3600
+
+
+@dataclass(frozen=True, order=True)
+class Problem:
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.message}"
+
+
+def validate_bundle(bundle: dict[str, Any]) -> list[Problem]:
+    """Every problem of a bundle: its workflow, tasks, transitions and ticket types."""
+    problems: list[Problem] = []
+    workflow = bundle.get("workflow")
+    if not isinstance(workflow, dict):
+        return [Problem("workflow", "A bundle needs a workflow.")]
+    problems += validate_workflow(workflow, path="workflow")
+    fields = _fields_by_name(workflow)
+    for index, ticket_type in enumerate(_list(bundle.get("ticket_types"))):
+        problems += validate_ticket_type(ticket_type, fields, path=f"ticket_types[{index}]")
+    return sorted(problems)
+
+
+def validate_workflow(workflow: dict[str, Any], *, path: str = "workflow") -> list[Problem]:
+    problems: list[Problem] = []
+    if not str(workflow.get("title") or "").strip():
+        problems.append(Problem(f"{path}.title", "A workflow needs a title."))
+    problems += _check_ext_ref(workflow.get("ext_ref"), f"{path}.ext_ref")
+    problems += _check_fields(workflow.get("fields"), f"{path}.fields")
+    fields = _fields_by_name(workflow)
+
+    tasks = _list(workflow.get("tasks"))
+    keys: dict[str, int] = {}
+    for index, task in enumerate(tasks):
+        task_path = f"{path}.tasks[{index}]"
+        key = str(task.get("key") or "")
+        if not key:
+            problems.append(Problem(f"{task_path}.key", "A task needs a key."))
+        elif key in keys:
+            problems.append(Problem(f"{task_path}.key", f'Two tasks use the key "{key}".'))
+        else:
+            keys[key] = index
+        problems += _check_task(task, fields, task_path)
+
+    problems += _check_transitions(_list(workflow.get("transitions")), keys, fields, path)
+    return problems
+
+
+def validate_ticket_type(
+    ticket_type: dict[str, Any], fields: dict[str, dict[str, Any]], *, path: str
+) -> list[Problem]:
+    problems: list[Problem] = []
+    if not str(ticket_type.get("title") or "").strip():
+        problems.append(Problem(f"{path}.title", "A ticket type needs a title."))
+    problems += _check_ext_ref(ticket_type.get("ext_ref"), f"{path}.ext_ref")
+    seen: set[str] = set()
+    for index, entry in enumerate(_list(ticket_type.get("fields"))):
+        entry_path = f"{path}.fields[{index}]"
+        name = entry.get("field") if isinstance(entry, dict) else None
+        if not isinstance(name, str) or name not in fields:
+            problems.append(
+                Problem(f"{entry_path}.field", f"Unknown field {name!r}: not a field of the workflow.")
+            )
+            continue
+        if name in seen:
+            problems.append(Problem(f"{entry_path}.field", f'The field "{name}" is listed twice.'))
+        seen.add(name)
+        if "preset" in entry:
+            problems += _check_value(entry["preset"], fields[name], f"{entry_path}.preset")
+    return problems
+
+
+def _check_task(task: dict[str, Any], fields: dict[str, dict[str, Any]], path: str) -> list[Problem]:
+    problems: list[Problem] = []
+    if not str(task.get("title") or "").strip():
+        problems.append(Problem(f"{path}.title", "A task needs a title."))
+    task_type = task.get("type")
+    if task_type not in TASK_TYPES:
+        problems.append(
+            Problem(
+                f"{path}.type", f"Unknown task type {task_type!r}: use FORM, SYNC_ACTION or ASYNC_ACTION."
+            )
+        )
+    problems += _check_ext_ref(task.get("ext_ref"), f"{path}.ext_ref")
+    for name in ("input_schema", "output_schema"):
+        problems += _check_schema(task.get(name), fields, f"{path}.{name}")
+    if task_type in ACTION_TYPES:
+        url = str(task.get("action_url") or "")
+        if not url:
+            problems.append(Problem(f"{path}.action_url", "An action task needs the URL to call."))
+        elif not url.startswith(("http://", "https://")):
+            problems.append(
+                Problem(f"{path}.action_url", "The action URL must start with http:// or https://.")
+            )
+        timeout = task.get("timeout_seconds")
+        if timeout is None:
+            problems.append(Problem(f"{path}.timeout_seconds", "An action task needs a timeout in seconds."))
+        elif (
+            not isinstance(timeout, int)
+            or isinstance(timeout, bool)
+            or not 1 <= timeout <= MAX_TIMEOUT_SECONDS
+        ):
+            problems.append(
+                Problem(
+                    f"{path}.timeout_seconds",
+                    f"The timeout must be a whole number from 1 to {MAX_TIMEOUT_SECONDS}.",
+                )
+            )
+    sample = {"data": {name: sample_value(field) for name, field in fields.items()}}
+    for name, context in (
+        ("input_transform", {**sample, "ticket": {"id": 1, "submitted_by": "someone@example.com"}}),
+        ("output_transform", {**sample, "response": {}, "status": 200}),
+    ):
+        template = task.get(name)
+        if template is None:
+            continue
+        try:
+            transform_render(template, context)
+        except ExpressionError as exc:
+            # With sample data only syntax and unknown names are certain errors: the shape of
+            # an endpoint's response is not known before it answers.
+            if exc.syntax or _names_unknown_root(str(exc), context):
+                problems.append(Problem(f"{path}.{name}", f"The transform does not work: {exc}"))
+    return problems
+
+
+def _names_unknown_root(message: str, context: dict[str, Any]) -> bool:
+    prefix = "unknown context value "
+    return prefix in message and message.split(prefix, 1)[1].split()[0] not in context
+
+
+def _check_transitions(
+    transitions: list[Any], keys: dict[str, int], fields: dict[str, dict[str, Any]], path: str
+) -> list[Problem]:
+    problems: list[Problem] = []
+    starts = []
+    edges: dict[str | None, set[str]] = {}
+    for index, transition in enumerate(transitions):
+        t_path = f"{path}.transitions[{index}]"
+        source = transition.get("from")
+        target = transition.get("to")
+        if source is not None and source not in keys:
+            problems.append(
+                Problem(f"{t_path}.from", f"Unknown task {source!r}: not a task of this workflow.")
+            )
+        if target not in keys:
+            problems.append(Problem(f"{t_path}.to", f"Unknown task {target!r}: not a task of this workflow."))
+        if source is None:
+            starts.append(index)
+        priority = transition.get("priority", 0)
+        if not isinstance(priority, int) or isinstance(priority, bool):
+            problems.append(Problem(f"{t_path}.priority", "The priority must be a whole number."))
+        condition = transition.get("condition") or ""
+        if not isinstance(condition, str):
+            problems.append(Problem(f"{t_path}.condition", "The condition must be a CEL expression (text)."))
+        else:
+            try:
+                condition_check(condition)
+            except ExpressionError as exc:
+                problems.append(Problem(f"{t_path}.condition", f"The condition does not parse: {exc}"))
+        if target in keys and (source is None or source in keys):
+            edges.setdefault(source, set()).add(target)
+
+    if keys and not starts:
+        problems.append(Problem(f"{path}.transitions", 'No start: add a transition with "from": null.'))
+    for index in starts[1:]:
+        problems.append(
+            Problem(f"{path}.transitions[{index}].from", "A second start: a workflow has exactly one.")
+        )
+    if starts:
+        reached = _reachable(edges)
+        for key, index in keys.items():
+            if key not in reached:
+                problems.append(
+                    Problem(f"{path}.tasks[{index}]", f'The task "{key}" cannot be reached from the start.')
+                )
+    return problems
+
+
+def _reachable(edges: dict[str | None, set[str]]) -> set[str]:
+    seen: set[str] = set()
+    queue: deque[str | None] = deque([None])
+    while queue:
+        for target in edges.get(queue.popleft(), set()):
+            if target not in seen:
+                seen.add(target)
+                queue.append(target)
+    return seen
+
+
+def _check_fields(fields: Any, path: str) -> list[Problem]:
+    if fields is None:
+        return []
+    if not isinstance(fields, list):
+        return [Problem(path, "The fields must be a list.")]
+    problems: list[Problem] = []
+    names: set[str] = set()
+    for index, field in enumerate(fields):
+        f_path = f"{path}[{index}]"
+        if not isinstance(field, dict):
+            problems.append(Problem(f_path, "A field must be an object with a name and a type."))
+            continue
+        name = field.get("name")
+        if not isinstance(name, str) or not NAME_PATTERN.match(name):
+            problems.append(
+                Problem(
+                    f"{f_path}.name",
+                    f"Bad field name {name!r}: lower-case letters, digits and _, starting with a letter.",
+                )
+            )
+        elif name in names:
+            problems.append(Problem(f"{f_path}.name", f'Two fields are called "{name}".'))
+        else:
+            names.add(name)
+        field_type = field.get("type")
+        if field_type not in set(FieldType):
+            known = ", ".join(FieldType)
+            problems.append(
+                Problem(f"{f_path}.type", f"Unknown field type {field_type!r}: use one of {known}.")
+            )
+        elif field_type in (FieldType.CHOICE, FieldType.MULTI_CHOICE):
+            options = field.get("options")
+            if not isinstance(options, list) or not options or not all(isinstance(o, str) for o in options):
+                problems.append(
+                    Problem(f"{f_path}.options", "A choice field needs a list of options (text).")
+                )
+        if "required" in field and not isinstance(field["required"], bool):
+            problems.append(Problem(f"{f_path}.required", "required must be true or false."))
+    return problems
+
+
+def _check_schema(schema: Any, fields: dict[str, dict[str, Any]], path: str) -> list[Problem]:
+    if schema in (None, {}):
+        return []
+    if not isinstance(schema, dict):
+        return [Problem(path, "A schema must be a JSON Schema object.")]
+    try:
+        Draft202012Validator.check_schema(schema)
+    except SchemaError as exc:
+        return [Problem(path, f"Not a valid JSON Schema: {exc.message}")]
+    problems = []
+    if schema.get("type", "object") != "object":
+        problems.append(
+            Problem(f"{path}.type", 'A task schema describes workflow fields: its type is "object".')
+        )
+    for name, property_schema in (schema.get("properties") or {}).items():
+        if name not in fields:
+            problems.append(
+                Problem(f"{path}.properties.{name}", f'Unknown field "{name}": not a field of the workflow.')
+            )
+            continue
+        expected = value_schema(fields[name]).get("type")
+        declared = property_schema.get("type") if isinstance(property_schema, dict) else None
+        compatible = declared is None or declared == expected or {declared, expected} == {"number", "integer"}
+        if not compatible:
+            problems.append(
+                Problem(
+                    f"{path}.properties.{name}.type",
+                    f'Wrong type "{declared}": the field "{name}" holds {expected}.',
+                )
+            )
+    for name in schema.get("required") or []:
+        if name not in fields:
+            problems.append(
+                Problem(f"{path}.required", f'Unknown field "{name}": not a field of the workflow.')
+            )
+    return problems
+
+
+def _check_value(value: Any, field: dict[str, Any], path: str) -> list[Problem]:
+    try:
+        schema = value_schema(field)
+    except (KeyError, ValueError):
+        return []  # the field itself is reported
+    errors = sorted(Draft202012Validator(schema).iter_errors(value), key=str)
+    return [Problem(path, f"Wrong value for a {field['type']} field: {errors[0].message}")] if errors else []
+
+
+def _check_ext_ref(ext_ref: Any, path: str) -> list[Problem]:
+    if ext_ref in (None, []):
+        return []
+    if not isinstance(ext_ref, list):
+        return [Problem(path, 'External references must be a list of {"label", "description", "uri"}.')]
+    problems = []
+    for index, ref in enumerate(ext_ref):
+        if (
+            not isinstance(ref, dict)
+            or not str(ref.get("label") or "").strip()
+            or not str(ref.get("uri") or "")
+        ):
+            problems.append(Problem(f"{path}[{index}]", "A reference needs a label and a uri."))
+    return problems
+
+
+def _fields_by_name(workflow: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {
+        field["name"]: field
+        for field in _list(workflow.get("fields"))
+        if isinstance(field, dict)
+        and isinstance(field.get("name"), str)
+        and field.get("type") in set(FieldType)
+    }
+
+
+def _list(value: Any) -> list[Any]:
+    return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []

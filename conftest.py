@@ -48,7 +48,8 @@ class Tenant:
 
 def make_tenant(name: str) -> Tenant:
     company = make_company(name)
-    role = make_company_role(company, "Staff", f"Everybody at {name}")
+    # The role name carries the company's name, so a leak of it is visible to the probe.
+    role = make_company_role(company, f"{name.split()[0]} staff", f"Everybody at {name}")
     slug = name.lower().replace(" ", "-")
     return Tenant(
         company=company,

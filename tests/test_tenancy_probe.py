@@ -163,6 +163,7 @@ def assert_nothing_of_b(response: Any, where: str) -> None:
 def test_no_url_shows_or_changes_another_companys_data(client: Client) -> None:
     tenant_a = make_tenant("Alpha Florists")
     victim = make_tenant("Bravo Bakery")
+    operator = User.objects.create_superuser("operator@platform.test", "operator-password-1")
     before = snapshot(victim)
     uncovered: list[str] = []
     probed = 0
@@ -175,7 +176,7 @@ def test_no_url_shows_or_changes_another_companys_data(client: Client) -> None:
             continue
         for values in filled:
             url = route.fill(values)
-            for actor in [tenant_a.admin, tenant_a.member, None]:
+            for actor in [tenant_a.admin, tenant_a.member, operator, None]:
                 client.logout()
                 if actor is not None:
                     client.force_login(actor)
@@ -189,7 +190,7 @@ def test_no_url_shows_or_changes_another_companys_data(client: Client) -> None:
     assert probed > len(AREAS) + 10  # the walk really walked
 
 
-def test_probe_catches_a_page_that_leaks(rf: Any) -> None:
+def test_probe_catches_a_page_that_leaks() -> None:
     """The leak check itself must be able to fail."""
 
     class Leaky:

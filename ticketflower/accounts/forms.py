@@ -29,7 +29,9 @@ class SignUpForm(UnfoldStyledFormMixin, forms.Form):
 
 class LoginForm(UnfoldStyledFormMixin, auth_forms.AuthenticationForm):
     username = auth_forms.UsernameField(
-        label=_("E-mail"), widget=forms.EmailInput(attrs={"autofocus": True, "autocomplete": "email"})
+        label=_("E-mail"),
+        max_length=254,
+        widget=forms.EmailInput(attrs={"autofocus": True, "autocomplete": "email"}),
     )
 
     error_messages = {
@@ -58,3 +60,24 @@ class ProfileForm(UnfoldStyledFormMixin, forms.Form):
     first_name = forms.CharField(label=_("First name"), max_length=100, required=False)
     last_name = forms.CharField(label=_("Last name"), max_length=100, required=False)
     email = forms.EmailField(label=_("E-mail"), max_length=255)
+    current_password = forms.CharField(
+        label=_("Current password"),
+        strip=False,
+        required=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+        help_text=_("Needed only to change your e-mail address."),
+    )
+
+    def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.user = user
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        email = cleaned.get("email")
+        # A changed address is a new way into the account (password reset goes there):
+        # only the password's owner may set it.
+        changed = bool(email) and normalize_email(str(email)) != self.user.email
+        if changed and not self.user.check_password(cleaned.get("current_password") or ""):
+            self.add_error("current_password", _("Enter your current password to change your e-mail."))
+        return cleaned

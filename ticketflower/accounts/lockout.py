@@ -17,7 +17,8 @@ def lockout_username(request: HttpRequest, credentials: dict[str, Any] | None) -
     case would dodge the lockout.
     """
     username = (credentials or {}).get("username") or request.POST.get("username")
-    return normalize_email(username) if username else None
+    # Bounded like the login field, so an overlong value cannot break the attempt log.
+    return normalize_email(username)[:254] if username else None
 
 
 def lockout_response(

@@ -11,6 +11,7 @@ from django.db import models
 from django.db.models.functions import Lower
 from django.utils.translation import gettext_lazy as _
 
+from ticketflower.tenancy.context import current_company_or_none
 from ticketflower.tenancy.managers import CompanyScopedManager
 from ticketflower.tenancy.models import (
     Company,
@@ -27,14 +28,13 @@ def normalize_email(email: str) -> str:
 
 
 class UserManager(CompanyScopedManager["User"], BaseUserManager["User"]):
-    """The current company's users.
-
-    `get_by_natural_key` alone looks across companies: a login names an e-mail, not a
-    company, and e-mail addresses are unique platform-wide.
-    """
+    """The current company's users. Logins look accounts up across companies (EmailBackend)."""
 
     def get_by_natural_key(self, username: str | None) -> User:
-        return User.unscoped.get(email=normalize_email(username or ""))
+        # Inside a company (fixtures, imports): that company's users. Outside any company
+        # (createsuperuser, platform commands) an e-mail names one account platform-wide.
+        users = self if current_company_or_none() else User.unscoped
+        return users.get(email=normalize_email(username or ""))
 
     def create_user(self, email: str, password: str | None = None, **extra: Any) -> User:
         user = self.model(email=normalize_email(email), **extra)
@@ -106,9 +106,14 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     def save(self, *args: Any, **kwargs: Any) -> None:
         self.email = normalize_email(self.email)
-        if self.company_id is not None or not self.is_superuser:
+        if not self.is_platform_operator:
             guard_company_write(self)
         super().save(*args, **kwargs)
+
+    @property
+    def is_platform_operator(self) -> bool:
+        """A superuser of no company: runs /admin/, never acts inside a company."""
+        return self.company_id is None and self.is_superuser
 
     def get_full_name(self) -> str:
         return f"{self.first_name} {self.last_name}".strip()

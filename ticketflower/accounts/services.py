@@ -13,7 +13,7 @@ from django.db import IntegrityError, transaction
 
 from ticketflower.accounts.models import User, normalize_email
 from ticketflower.accounts.selectors import email_is_taken
-from ticketflower.tenancy.context import acting_as, company_context, current_company
+from ticketflower.tenancy.context import acting_as, company_context, company_context_of, current_company
 from ticketflower.tenancy.models import (
     Company,
     CompanyRole,
@@ -30,7 +30,10 @@ EMAIL_TAKEN = "An account with this e-mail address already exists."
 def company_sign_up(*, company_name: str, email: str, password: str, first_name: str, last_name: str) -> User:
     """Create a company and its first user, who holds every system role; all or nothing."""
     company = Company(name=company_name.strip())
-    company.full_clean()
+    try:
+        company.full_clean()
+    except ValidationError as exc:
+        raise ValidationError({"company_name": exc.message_dict.get("name", exc.messages)}) from exc
     company.save()
     with company_context(company):
         return _user_create(
@@ -157,7 +160,7 @@ def user_set_availability(*, actor: User, user: User, available: bool) -> None:
 @transaction.atomic
 def profile_update(*, user: User, first_name: str, last_name: str, email: str) -> User:
     """A person edits their own names and e-mail address."""
-    with acting_as(user):
+    with company_context_of(user):
         email = normalize_email(email)
         if email != user.email and email_is_taken(email, exclude=user):
             raise ValidationError({"email": EMAIL_TAKEN})
@@ -199,10 +202,12 @@ def _set_company_roles(user: User, roles: Iterable[CompanyRole]) -> None:
 
 
 def _keep_an_admin(*, removing: User) -> None:
-    others = (
-        SystemRoleAssignment.objects.filter(role=SystemRole.ADMIN, user__is_active=True)
-        .exclude(user=removing)
-        .exists()
+    # Lock every admin assignment of the company, so two admins demoting each other at the
+    # same moment cannot both succeed.
+    admins = list(
+        SystemRoleAssignment.objects.select_for_update()
+        .filter(role=SystemRole.ADMIN)
+        .values_list("user_id", "user__is_active")
     )
-    if not others:
+    if not any(active and user_id != removing.pk for user_id, active in admins):
         raise ValidationError("A company needs at least one active admin.")

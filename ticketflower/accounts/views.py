@@ -2,12 +2,13 @@
 
 from typing import Any, cast
 
+from axes.utils import reset as axes_reset
 from django.contrib import messages
-from django.contrib.auth import login
+from django.contrib.auth import login, logout
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import ValidationError
-from django.http import HttpResponse, HttpResponseBase
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect
 from django.urls import reverse_lazy
 from django.utils.decorators import method_decorator
@@ -25,8 +26,9 @@ from ticketflower.accounts.forms import (
     SetPasswordForm,
     SignUpForm,
 )
-from ticketflower.accounts.models import User
+from ticketflower.accounts.models import User, normalize_email
 from ticketflower.core.pages import UnfoldPageMixin
+from ticketflower.tenancy.context import company_context_of
 
 
 @method_decorator(sensitive_post_parameters("password"), name="dispatch")
@@ -58,6 +60,11 @@ class LoginView(UnfoldPageMixin, auth_views.LoginView):
     redirect_authenticated_user = True
     title = _("Log in")
 
+    def get_redirect_url(self, request: HttpRequest | None = None) -> str:
+        # A `next` pointing back at this page would loop for someone already logged in.
+        url = super().get_redirect_url()
+        return "" if url.split("?")[0] == self.request.path else url
+
 
 class PasswordResetView(UnfoldPageMixin, auth_views.PasswordResetView):
     template_name = "accounts/password_reset_form.html"
@@ -78,6 +85,16 @@ class PasswordResetConfirmView(UnfoldPageMixin, auth_views.PasswordResetConfirmV
     form_class = SetPasswordForm
     success_url = reverse_lazy("accounts:password_reset_complete")
     title = _("Choose a new password")
+
+    def form_valid(self, form: Any) -> HttpResponse:
+        user: User = form.user
+        with company_context_of(user):
+            response = super().form_valid(form)
+        if self.request.user.is_authenticated and self.request.user.pk != user.pk:
+            logout(self.request)  # whoever was logged in here is not who owns the link
+        # The new password ends a lockout, as the lockout page promises.
+        axes_reset(username=normalize_email(user.email))
+        return response
 
     def get_user(self, uidb64: str) -> User | None:
         # The link proves control of the mailbox, not membership of a company: the user is
@@ -103,10 +120,18 @@ class ProfileView(LoginRequiredMixin, UnfoldPageMixin, FormView[ProfileForm]):
         user = cast(User, self.request.user)
         return {"first_name": user.first_name, "last_name": user.last_name, "email": user.email}
 
+    def get_form_kwargs(self) -> dict[str, Any]:
+        return {**super().get_form_kwargs(), "user": self.request.user}
+
     def form_valid(self, form: ProfileForm) -> HttpResponse:
         user = cast(User, self.request.user)
         try:
-            services.profile_update(user=user, **form.cleaned_data)
+            services.profile_update(
+                user=user,
+                first_name=form.cleaned_data["first_name"],
+                last_name=form.cleaned_data["last_name"],
+                email=form.cleaned_data["email"],
+            )
         except ValidationError as exc:
             form.add_error(None, exc)
             return self.form_invalid(form)

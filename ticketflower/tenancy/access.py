@@ -10,12 +10,16 @@ from django.db import models
 from django.http import Http404
 
 from ticketflower.tenancy.context import current_company
+from ticketflower.tenancy.managers import CompanyScopedManager
 
 
 def get_owned_or_404[M: models.Model](model: type[M], **lookup: Any) -> M:
     """The current company's row matching `lookup`, or Http404."""
+    if not isinstance(model._default_manager, CompanyScopedManager):
+        raise TypeError(f"{model._meta.label} is not company-scoped.")
     try:
-        return model._default_manager.get(**lookup)
+        found: M = model._default_manager.get(**lookup)
+        return found
     except (ObjectDoesNotExist, ValueError, TypeError) as exc:
         raise Http404(f"No {model._meta.verbose_name} matches the given query.") from exc
 

@@ -4,3 +4,8 @@ from django.apps import AppConfig
 class TenancyConfig(AppConfig):
     name = "ticketflower.tenancy"
     verbose_name = "Companies and roles"
+
+    def ready(self) -> None:
+        from ticketflower.tenancy import signals
+
+        signals.connect()

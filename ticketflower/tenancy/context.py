@@ -59,6 +59,16 @@ def current_company_or_none() -> Company | None:
 
 
 @contextmanager
+def company_context_of(user: User) -> Iterator[None]:
+    """Act for `user`'s company; a platform operator (no company) acts for none."""
+    if user.company is None:
+        yield
+        return
+    with company_context(user.company):
+        yield
+
+
+@contextmanager
 def acting_as(user: User) -> Iterator[Company]:
     """Act for `user`'s company: enter its context, or confirm the one already set is theirs.
 

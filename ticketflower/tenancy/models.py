@@ -9,7 +9,7 @@ from django.db import models
 from django.db.models.functions import Lower
 from django.utils.translation import gettext_lazy as _
 
-from ticketflower.tenancy.context import CrossCompanyWrite, current_company_or_none
+from ticketflower.tenancy.context import CrossCompanyWrite, current_company
 from ticketflower.tenancy.managers import CompanyScopedManager
 
 
@@ -35,9 +35,10 @@ class CompanyOwnedModel(models.Model):
     """Base of every model whose rows belong to one company.
 
     The default manager sees only the current company's rows and raises without a company
-    context. `unscoped` sees every company: keep its uses few, named and reviewed. Saving a
-    row while acting for another company raises `CrossCompanyWrite`; a new row with no
-    company takes the current one.
+    context. `unscoped` sees every company: keep its uses few, named and reviewed.
+    Writes need a company context too: a new row takes the current company; saving or
+    deleting a row of another company, or pointing a row at another company's row, raises
+    `CrossCompanyWrite`.
     """
 
     company = models.ForeignKey(
@@ -54,12 +55,18 @@ class CompanyOwnedModel(models.Model):
         guard_company_write(self)
         super().save(*args, **kwargs)
 
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        if self.company_id != current_company().pk:
+            raise CrossCompanyWrite(f"Refusing to delete {type(self).__name__} of another company.")
+        return super().delete(*args, **kwargs)
+
 
 def guard_company_write(obj: Any) -> None:
-    """Give a new row the current company; refuse a row of another company."""
-    acting_for = current_company_or_none()
-    if acting_for is None:
-        return
+    """Check a row about to be written: it and every row it points at are the current company's.
+
+    A new row without a company takes the current one. No company context: NoCompanyContext.
+    """
+    acting_for = current_company()
     if obj.company_id is None:
         obj.company = acting_for
     elif obj.company_id != acting_for.pk:
@@ -67,6 +74,32 @@ def guard_company_write(obj: Any) -> None:
             f"Refusing to save {type(obj).__name__} of company {obj.company_id} "
             f"while acting for company {acting_for.pk}."
         )
+    for field in obj._meta.concrete_fields:
+        is_reference = field.many_to_one or field.one_to_one
+        if is_reference and field.name != "company" and owner_company_field(field.related_model):
+            _guard_relation(obj, field, acting_for.pk)
+
+
+def owner_company_field(model: Any) -> bool:
+    """Whether rows of `model` belong to a company (they have a `company` foreign key)."""
+    return any(f.name == "company" and f.is_relation for f in model._meta.concrete_fields)
+
+
+def _guard_relation(obj: Any, field: Any, company_id: int) -> None:
+    related_id = getattr(obj, field.attname)
+    if related_id is None:
+        return
+    if field.is_cached(obj):
+        related_company = getattr(obj, field.name).company_id
+    else:
+        related_company = (
+            field.related_model._base_manager.filter(pk=related_id)
+            .values_list("company_id", flat=True)
+            .first()
+        )
+    if related_company != company_id:
+        target = field.related_model.__name__
+        raise CrossCompanyWrite(f"{type(obj).__name__}.{field.name} points at a {target} of another company.")
 
 
 class SystemRole(models.TextChoices):

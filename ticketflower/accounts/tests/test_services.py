@@ -57,7 +57,7 @@ def test_sign_up_with_a_weak_password_creates_nothing(password: str) -> None:
 def test_sign_up_with_a_blank_company_name_is_a_field_error() -> None:
     with pytest.raises(ValidationError) as error:
         sign_up(company_name="   ")
-    assert "name" in error.value.message_dict
+    assert list(error.value.message_dict) == ["company_name"]
 
 
 def test_admin_adds_a_worker_with_roles(tenant_a: Tenant) -> None:
@@ -76,9 +76,13 @@ def test_admin_adds_a_worker_with_roles(tenant_a: Tenant) -> None:
         assert list(worker.company_roles.all()) == [tenant_a.role]
 
 
-def test_added_user_without_password_cannot_log_in_until_they_set_one(tenant_a: Tenant) -> None:
+def test_added_user_without_password_cannot_log_in_until_they_set_one(
+    tenant_a: Tenant, rf: RequestFactory
+) -> None:
     user = services.user_create(actor=tenant_a.admin, email="later@alpha.test", first_name="L", last_name="L")
     assert not user.has_usable_password()
+    assert authenticate(rf.post("/"), username="later@alpha.test", password="") is None
+    assert authenticate(rf.post("/"), username="later@alpha.test", password="!") is None
 
 
 def test_only_a_company_admin_adds_users(tenant_a: Tenant) -> None:
@@ -168,7 +172,18 @@ def test_profile_update_saves_names_and_normalised_email(tenant_a: Tenant) -> No
 
 def test_company_roles_are_unique_per_company_whatever_the_case(tenant_a: Tenant, tenant_b: Tenant) -> None:
     with pytest.raises(ValidationError):
-        tenancy_services.company_role_create(actor=tenant_a.admin, name="STAFF")
+        tenancy_services.company_role_create(actor=tenant_a.admin, name="ALPHA STAFF")
     assert CompanyRole.unscoped.filter(company=tenant_a.company).count() == 1
     role = tenancy_services.company_role_create(actor=tenant_a.admin, name="Couriers")
     assert role.company_id == tenant_a.company.pk
+
+
+def test_createsuperuser_makes_a_platform_operator_and_refuses_taken_addresses(tenant_a: Tenant) -> None:
+    from django.core.management import call_command
+    from django.core.management.base import CommandError
+
+    call_command("createsuperuser", email="ops@platform.test", interactive=False, verbosity=0)
+    operator = User.unscoped.get(email="ops@platform.test")
+    assert operator.is_superuser and operator.company is None
+    with pytest.raises(CommandError, match="already taken"):
+        call_command("createsuperuser", email=tenant_a.admin.email.upper(), interactive=False, verbosity=0)

@@ -13,7 +13,7 @@ def test_dashboard_shows_who_i_am_and_my_roles(client: Client, tenant_a: Tenant)
     page = client.get(reverse("portal:dashboard"))
     assert tenant_a.member.email in page.text
     assert "Alpha Florists" in page.text
-    assert "Staff" in page.text  # company role
+    assert "Alpha staff" in page.text  # company role
     assert [area.slug for area in page.context["areas"]] == ["submit"]
 
 

@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "ticketflower.portal",
     "ticketflower.definitions",
     "ticketflower.runtime",
+    "ticketflower.admin_sites",
 ]
 
 MIDDLEWARE = [
@@ -210,3 +211,70 @@ UNFOLD = {
     "SHOW_HISTORY": True,
     "BORDER_RADIUS": "6px",
 }
+
+
+def _site(title: str, symbol: str, items: list[tuple[str, str, str]]) -> dict[str, object]:
+    """unfold settings for one role site: its title and its sidebar."""
+    return {
+        **UNFOLD,
+        "SITE_TITLE": title,
+        "SITE_HEADER": title,
+        "SITE_SYMBOL": symbol,
+        "SHOW_VIEW_ON_SITE": False,
+        "SIDEBAR": {
+            "show_search": False,
+            "show_all_applications": False,
+            "navigation": [
+                {
+                    "title": title,
+                    "items": [
+                        {"title": label, "icon": icon, "link": reverse_lazy(url)}
+                        for label, icon, url in items
+                    ],
+                }
+            ],
+        },
+    }
+
+
+UNFOLD_DESIGN = _site(
+    "Design",
+    "account_tree",
+    [
+        ("Dashboard", "dashboard", "design:index"),
+        ("Workflows", "account_tree", "design:definitions_workflowdefinition_changelist"),
+        ("Tasks", "task", "design:definitions_taskdefinition_changelist"),
+        ("Ticket types", "confirmation_number", "design:definitions_ticketdefinition_changelist"),
+        ("Upload a bundle", "upload", "design:definitions_workflowdefinition_upload"),
+        ("Company roles", "groups", "design:tenancy_companyrole_changelist"),
+    ],
+)
+UNFOLD_TICKETS = _site(
+    "Tickets",
+    "confirmation_number",
+    [
+        ("Dashboard", "dashboard", "tickets:index"),
+        ("Active tickets", "confirmation_number", "tickets:runtime_activeticket_changelist"),
+        ("Ticket archive", "inventory_2", "tickets:runtime_archivedticket_changelist"),
+        ("Active tasks", "task_alt", "tickets:runtime_activetask_changelist"),
+        ("Task archive", "inventory_2", "tickets:runtime_archivedtask_changelist"),
+    ],
+)
+UNFOLD_WORKER = _site(
+    "My work",
+    "task_alt",
+    [
+        ("Dashboard", "dashboard", "worker:index"),
+        ("My tasks", "task_alt", "worker:runtime_mytask_changelist"),
+    ],
+)
+UNFOLD_COMPANY = _site(
+    "Company",
+    "apartment",
+    [
+        ("Dashboard", "dashboard", "company:index"),
+        ("Company profile", "apartment", "company:tenancy_company_changelist"),
+        ("People", "person", "company:accounts_user_changelist"),
+        ("Company roles", "groups", "company:tenancy_companyrole_changelist"),
+    ],
+)

@@ -1,8 +1,18 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from ticketflower.admin_sites.company import company_site
+from ticketflower.admin_sites.design import design_site
+from ticketflower.admin_sites.tickets import tickets_site
+from ticketflower.admin_sites.worker import worker_site
+
 urlpatterns = [
     path("", include("ticketflower.portal.urls")),
     path("accounts/", include("ticketflower.accounts.urls")),
+    path("design/", design_site.urls),
+    path("tickets/", tickets_site.urls),
+    path("worker/", worker_site.urls),
+    path("company/", company_site.urls),
+    # Django's own admin: platform operators (superusers of no company) only.
     path("admin/", admin.site.urls),
 ]

@@ -2,8 +2,14 @@
 
 import itertools
 from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
 
 from ticketflower.accounts.models import User
+from ticketflower.definitions.bundles import bundle_parse
+from ticketflower.definitions.models import WorkflowDefinition
+from ticketflower.definitions.services import bundle_import
+from ticketflower.runtime.models import TaskInstance, TicketInstance, WorkflowInstance
 from ticketflower.tenancy.context import company_context
 from ticketflower.tenancy.models import (
     Company,
@@ -50,3 +56,43 @@ def make_company_role(company: Company, name: str, description: str = "") -> Com
     with company_context(company):
         role: CompanyRole = CompanyRole.objects.create(name=name, description=description)
         return role
+
+
+BUNDLES = Path(__file__).resolve().parents[1] / "fixtures" / "bundles"
+
+
+def load_bundle(name: str) -> dict[str, Any]:
+    return bundle_parse((BUNDLES / name).read_text(), filename=name)
+
+
+def make_workflow(designer: User, bundle_name: str = "it-equipment-request.yaml") -> WorkflowDefinition:
+    """A workflow with tasks, transitions, a ticket type and a revision, made as a designer would."""
+    result = bundle_import(actor=designer, bundle=load_bundle(bundle_name))
+    assert result.workflow is not None, result.problems
+    return result.workflow
+
+
+def make_ticket(
+    submitter: User, workflow: WorkflowDefinition, *, worker: User | None = None
+) -> TicketInstance:
+    """A submitted ticket whose workflow waits at its first task (the engine will do this later)."""
+    with company_context(workflow.company):
+        first = workflow.tasks.order_by("pk").first()
+        run = WorkflowInstance.objects.create(
+            workflow=workflow, workflow_version=workflow.version, current_task=first, data={"item": "Laptop"}
+        )
+        TaskInstance.objects.create(
+            workflow_instance=run,
+            task_definition=first,
+            status="OPEN",
+            assigned_to=worker,
+            input_data={"item": "Laptop"},
+        )
+        ticket_type = workflow.ticket_types.first()
+        ticket: TicketInstance = TicketInstance.objects.create(
+            ticket_definition=ticket_type,
+            workflow_instance=run,
+            data={"item": "Laptop"},
+            created_by=submitter,
+        )
+        return ticket

@@ -24,10 +24,14 @@ from django.db import models
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils.http import urlsafe_base64_encode
+from reversion.models import Version
 
 from conftest import Tenant, make_tenant
+from tests.factories import load_bundle, make_ticket, make_workflow
 from ticketflower.accounts.models import User
+from ticketflower.definitions.services import bundle_import
 from ticketflower.portal.selectors import AREAS
+from ticketflower.tenancy.context import company_context
 from ticketflower.tenancy.models import Company
 
 MARKER = "bravo"  # in B's company name, e-mails and descriptions
@@ -40,12 +44,20 @@ class Route:
 
     @property
     def params(self) -> list[str]:
-        return [a or b for a, b in re.findall(r"<(?:\w+:)?(\w+)>|\(\?P<(\w+)>", self.route)]
+        named = [a or b for a, b in re.findall(r"<(?:\w+:)?(\w+)>|\(\?P<(\w+)>", self.route)]
+        # django-reversion's patterns use unnamed groups: an object id and a version id.
+        unnamed = [name for group, name in UNNAMED_GROUPS.items() if group in self.route]
+        return named + unnamed
 
     def fill(self, values: dict[str, str]) -> str:
         path = re.sub(r"<(?:\w+:)?(\w+)>", lambda m: values[m.group(1)], self.route)
         path = re.sub(r"\(\?P<(\w+)>[^)]*\)", lambda m: values[m.group(1)], path)
+        for group, name in UNNAMED_GROUPS.items():
+            path = path.replace(group, values.get(name, group))
         return "/" + path.replace("^", "").replace("$", "")
+
+
+UNNAMED_GROUPS = {"([^/]+)": "object_id", "(\\d+)": "version_id"}
 
 
 def all_routes() -> list[Route]:
@@ -110,6 +122,8 @@ def fillings(route: Route, victim: Tenant) -> list[dict[str, str]] | None:
             for label, pk in owned_rows(victim)
         ],
         frozenset({"object_id"}): lambda: _object_fillings(route, victim),
+        frozenset({"version_id"}): lambda: _version_fillings(route, victim),
+        frozenset({"object_id", "version_id"}): lambda: _version_fillings(route, victim),
     }
     filler = fillers.get(frozenset(params))
     return filler() if filler else None
@@ -121,7 +135,16 @@ def _object_fillings(route: Route, victim: Tenant) -> list[dict[str, str]]:
     return [{"object_id": str(instance.pk if instance else victim.member.pk)}]
 
 
-def hostile_data(victim: Tenant) -> dict[str, Any]:
+def _version_fillings(route: Route, victim: Tenant) -> list[dict[str, str]]:
+    """B's recorded versions of the route's model (or of anything, if the model has none)."""
+    model = model_for(route)
+    versions = Version.objects.filter(revision__company_revision__company=victim.company)
+    if model is not None and versions.filter(content_type=ContentType.objects.get_for_model(model)).exists():
+        versions = versions.filter(content_type=ContentType.objects.get_for_model(model))
+    return [{"object_id": v.object_id, "version_id": str(v.pk)} for v in versions.order_by("pk")[:3]]
+
+
+def hostile_data(victim: Tenant, victim_ids: dict[str, Any]) -> dict[str, Any]:
     """Form fields and filters a curious user might set to B's ids."""
     ids = {
         "company": victim.company.pk,
@@ -134,7 +157,16 @@ def hostile_data(victim: Tenant) -> dict[str, Any]:
         "id": victim.member.pk,
         "pk": victim.member.pk,
         "company__id__exact": victim.company.pk,
-        "_selected_action": [victim.member.pk, victim.role.pk],
+        "_selected_action": [victim.member.pk, victim.role.pk, *victim_ids["all"]],
+        "workflow": victim_ids["workflow"],
+        "workflow__id__exact": victim_ids["workflow"],
+        "from_task": victim_ids["task"],
+        "to_task": victim_ids["task"],
+        "ticket_definition": victim_ids["ticket_type"],
+        "allowed_roles": victim.role.pk,
+        "replace": victim_ids["workflow"],
+        "task_definition": victim_ids["task"],
+        "workflow_instance": victim_ids["run"],
     }
     return {**ids, "action": "delete_selected", "post": "yes", "q": "Bakery", "term": "Bakery"}
 
@@ -145,11 +177,42 @@ def snapshot(victim: Tenant) -> dict[str, list[dict[str, Any]]]:
         "users": [dict(row) for row in User.unscoped.filter(company=victim.company).order_by("pk").values()],
     }
     for model in apps.get_models():
-        if any(f.name == "company" for f in model._meta.fields) and model is not User:
+        if (
+            any(f.name == "company" for f in model._meta.fields)
+            and model is not User
+            and not model._meta.proxy
+        ):
             state[model._meta.label] = list(
                 model._base_manager.filter(company=victim.company).order_by("pk").values()
             )
+    state["versions"] = [
+        dict(row)
+        for row in Version.objects.filter(revision__company_revision__company=victim.company)
+        .order_by("pk")
+        .values("pk", "serialized_data")
+    ]
     return state
+
+
+def make_victim_work(victim: Tenant) -> dict[str, Any]:
+    """B's definitions (with two revisions), a ticket and its tasks, named so "bravo" shows."""
+    bundle = load_bundle("it-equipment-request.yaml")
+    bundle["workflow"]["title"] = "Bravo oven repair"
+    bundle["ticket_types"][0]["title"] = "Bravo oven ticket"
+    workflow = bundle_import(actor=victim.designer, bundle=bundle).workflow
+    assert workflow is not None
+    bundle["workflow"]["description"] = "Bravo's second version"
+    bundle_import(actor=victim.designer, bundle=bundle, into=workflow)
+    ticket = make_ticket(victim.member, workflow, worker=victim.worker)
+    with company_context(victim.company):
+        tasks = list(workflow.tasks.values_list("pk", flat=True))
+        return {
+            "workflow": workflow.pk,
+            "task": tasks[0],
+            "ticket_type": workflow.ticket_types.get().pk,
+            "run": ticket.workflow_instance_id,
+            "all": [workflow.pk, *tasks, ticket.pk],
+        }
 
 
 def assert_nothing_of_b(response: Any, where: str) -> None:
@@ -164,10 +227,12 @@ def test_no_url_shows_or_changes_another_companys_data(client: Client) -> None:
     tenant_a = make_tenant("Alpha Florists")
     victim = make_tenant("Bravo Bakery")
     operator = User.objects.create_superuser("operator@platform.test", "operator-password-1")
+    make_ticket(tenant_a.member, make_workflow(tenant_a.designer), worker=tenant_a.worker)
+    victim_ids = make_victim_work(victim)
     before = snapshot(victim)
     uncovered: list[str] = []
     probed = 0
-    data = hostile_data(victim)
+    data = hostile_data(victim, victim_ids)
 
     for route in all_routes():
         filled = fillings(route, victim)

@@ -54,12 +54,12 @@ def test_sign_up_log_in_edit_profile_and_reset_password(page: Page, live_server:
     log_in(page, base, "MARA@marigold.test", PASSWORD)
     expect(page.get_by_test_id("user-name")).to_have_text("Mara Gold")
 
-    # An area my roles open.
+    # An area my roles open: the design site.
     page.get_by_role("link", name="Design").click()
-    expect(page.get_by_text("This area is being built")).to_be_visible()
+    expect(page.get_by_test_id("dashboard-stats")).to_contain_text("Workflows")
 
     # Edit the profile.
-    page.get_by_role("link", name="Profile").click()
+    page.goto(f"{base}/accounts/profile/")
     page.get_by_label("First name").fill("Marigold")
     page.get_by_role("button", name="Save").click()
     expect(page.get_by_text("Your profile is saved.")).to_be_visible()

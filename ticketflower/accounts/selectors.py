@@ -24,3 +24,11 @@ def company_users() -> QuerySet[User]:
         Prefetch("system_role_assignments", queryset=SystemRoleAssignment.objects.order_by("role")),
         "company_roles",
     ).order_by("email")
+
+
+def is_last_active_admin(user: User) -> bool:
+    """Whether `user` is the only active company admin (who must stay one)."""
+    admins = SystemRoleAssignment.objects.filter(role="admin", user__is_active=True).values_list(
+        "user_id", flat=True
+    )
+    return list(admins) == [user.pk]

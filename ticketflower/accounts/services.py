@@ -211,3 +211,18 @@ def _keep_an_admin(*, removing: User) -> None:
     )
     if not any(active and user_id != removing.pk for user_id, active in admins):
         raise ValidationError("A company needs at least one active admin.")
+
+
+@transaction.atomic
+def user_update_details(*, actor: User, user: User, email: str, first_name: str, last_name: str) -> User:
+    """A company admin corrects a person's names or e-mail address."""
+    require_system_role(actor, SystemRole.ADMIN)
+    with acting_as(actor):
+        user = User.objects.select_for_update().get(pk=user.pk)
+        email = normalize_email(email)
+        if email != user.email and email_is_taken(email, exclude=user):
+            raise ValidationError({"email": EMAIL_TAKEN})
+        user.email, user.first_name, user.last_name = email, first_name.strip(), last_name.strip()
+        user.full_clean(exclude=["password"], validate_unique=False, validate_constraints=False)
+        user.save(update_fields=["email", "first_name", "last_name"])
+        return user

@@ -20,10 +20,13 @@ class Area:
 
     @property
     def url(self) -> str:
+        if self.slug in ADMIN_SITES:
+            return reverse(f"{self.slug}:index")
         return reverse("portal:area", kwargs={"slug": self.slug})
 
 
-# The role admin sites and submitter pages replace these placeholders as they arrive.
+# Areas with their own admin site; the others open a placeholder until their pages land.
+ADMIN_SITES = {"design", "tickets", "worker", "company"}
 AREAS: tuple[Area, ...] = (
     Area(
         "submit", SystemRole.USER, _("Submit a ticket"), _("Ask for something and follow it."), "add_circle"

@@ -153,3 +153,41 @@ class FileUpload(CompanyOwnedModel):
 
     def __str__(self) -> str:
         return self.filename
+
+
+# The ticket-admin site lists running and finished work separately.
+class ActiveTicket(TicketInstance):
+    class Meta:
+        proxy = True
+        verbose_name = _("active ticket")
+        verbose_name_plural = _("active tickets")
+
+
+class ArchivedTicket(TicketInstance):
+    class Meta:
+        proxy = True
+        verbose_name = _("archived ticket")
+        verbose_name_plural = _("ticket archive")
+
+
+class ActiveTask(TaskInstance):
+    class Meta:
+        proxy = True
+        verbose_name = _("active task")
+        verbose_name_plural = _("active tasks")
+
+
+class ArchivedTask(TaskInstance):
+    class Meta:
+        proxy = True
+        verbose_name = _("archived task")
+        verbose_name_plural = _("task archive")
+
+
+class MyTask(TaskInstance):
+    """A worker's own tasks."""
+
+    class Meta:
+        proxy = True
+        verbose_name = _("my task")
+        verbose_name_plural = _("my tasks")

@@ -173,3 +173,22 @@ class CompanyRoleMembership(CompanyOwnedModel):
 
     def __str__(self) -> str:
         return str(self.role)
+
+
+class CompanyRevision(CompanyOwnedModel):
+    """Ties a django-reversion revision to the company it was made in.
+
+    Version history is stored in reversion's own, company-less tables; this row is how the
+    admin sites list, show and revert only the current company's revisions.
+    """
+
+    revision = models.OneToOneField(
+        "reversion.Revision", on_delete=models.CASCADE, related_name="company_revision"
+    )
+
+    class Meta:
+        verbose_name = _("company revision")
+        verbose_name_plural = _("company revisions")
+
+    def __str__(self) -> str:
+        return f"revision {self.revision_id}"

@@ -28,6 +28,15 @@ def test_dashboard_links_exactly_the_areas_my_roles_open(client: Client, tenant_
 
 def test_an_area_without_its_role_is_not_found(client: Client, tenant_a: Tenant) -> None:
     client.force_login(tenant_a.worker)
-    assert client.get(reverse("portal:area", kwargs={"slug": "worker"})).status_code == 200
-    for slug in ["design", "tickets", "company", "no-such-area"]:
-        assert client.get(reverse("portal:area", kwargs={"slug": slug})).status_code == 404
+    assert client.get(reverse("worker:index")).status_code == 200
+    for site in ["design", "tickets", "company"]:
+        assert client.get(reverse(f"{site}:index")).status_code == 404
+    assert client.get(reverse("portal:area", kwargs={"slug": "submit"})).status_code == 404
+    assert client.get(reverse("portal:area", kwargs={"slug": "no-such-area"})).status_code == 404
+
+
+def test_role_sites_send_strangers_to_the_login_page(client: Client, db: None) -> None:
+    for site in ["design", "tickets", "worker", "company"]:
+        response = client.get(reverse(f"{site}:index"))
+        assert response.status_code == 302
+        assert response["Location"].startswith(reverse("accounts:login"))

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class AdminSitesConfig(AppConfig):
+    name = "ticketflower.admin_sites"
+    verbose_name = "Admin sites"

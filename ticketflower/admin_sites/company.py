@@ -1,0 +1,204 @@
+"""/company/: a company admin manages the company's profile, people and company roles.
+
+Forms validate; accounts and tenancy services write (roles, availability, deactivation).
+"""
+
+from typing import Any, cast
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.auth import password_validation
+from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.utils.translation import gettext_lazy as _
+from unfold.decorators import display
+from unfold.widgets import UnfoldAdminCheckboxSelectMultipleWidget, UnfoldAdminPasswordWidget
+
+from ticketflower.accounts import services as account_services
+from ticketflower.accounts.models import User
+from ticketflower.accounts.selectors import company_users, email_is_taken, is_last_active_admin
+from ticketflower.tenancy import services as tenancy_services
+from ticketflower.tenancy.admin import TenantAdminSite, TenantModelAdmin
+from ticketflower.tenancy.models import Company, CompanyRole, SystemRole
+
+
+class CompanySite(TenantAdminSite):
+    role = SystemRole.ADMIN
+    settings_name = "UNFOLD_COMPANY"
+    site_title = site_header = _("TicketFlower company")
+    index_title = _("Company")
+    index_template = "admin_sites/dashboard.html"
+
+    def index(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
+        from ticketflower.admin_sites.dashboards import company_dashboard
+
+        return super().index(request, {**company_dashboard(), **(extra_context or {})})
+
+
+company_site = CompanySite(name="company")
+
+
+@admin.register(Company, site=company_site)
+class CompanyProfileAdmin(TenantModelAdmin):
+    """The company's own profile (the scoped manager shows no other company)."""
+
+    allowed = frozenset({"view", "change"})
+    list_display = ["name", "created_at"]
+    fields = ["name", "created_at"]
+    readonly_fields = ["created_at"]
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        tenancy_services.company_rename(actor=cast(User, request.user), name=obj.name)
+
+
+class UserForm(forms.ModelForm):  # type: ignore[type-arg]
+    """A person of the company, with their system and company roles."""
+
+    system_roles = forms.MultipleChoiceField(
+        label=_("System roles"),
+        choices=SystemRole.choices,
+        required=False,
+        widget=UnfoldAdminCheckboxSelectMultipleWidget,
+        help_text=_("Which areas of TicketFlower this person may use."),
+    )
+    roles = forms.ModelMultipleChoiceField(
+        label=_("Company roles"),
+        queryset=CompanyRole.objects.all(),
+        required=False,
+        widget=UnfoldAdminCheckboxSelectMultipleWidget,
+        help_text=_("Decide which ticket types this person may submit."),
+    )
+    password = forms.CharField(
+        label=_("Password"),
+        required=False,
+        strip=False,
+        widget=UnfoldAdminPasswordWidget,
+        help_text=_("New people only. Leave empty and they set one with “Forgot your password?”."),
+    )
+
+    class Meta:
+        model = User
+        fields = ["email", "first_name", "last_name", "is_active", "is_available"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.fields["system_roles"].initial = sorted(self.instance.system_roles)
+            self.fields["roles"].initial = list(self.instance.company_roles.all())
+            del self.fields["password"]
+
+    def clean_email(self) -> str:
+        email = str(self.cleaned_data["email"]).strip().lower()
+        if email_is_taken(email, exclude=self.instance if self.instance.pk else None):
+            raise ValidationError(account_services.EMAIL_TAKEN)
+        return email
+
+    def clean_password(self) -> str:
+        password = str(self.cleaned_data.get("password") or "")
+        if password:
+            candidate = User(email=self.data.get("email", ""), first_name=self.data.get("first_name", ""))
+            password_validation.validate_password(password, candidate)
+        return password
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        stops_being_admin = SystemRole.ADMIN not in cleaned.get("system_roles", []) or not cleaned.get(
+            "is_active"
+        )
+        if self.instance.pk and stops_being_admin and is_last_active_admin(self.instance):
+            raise ValidationError(_("A company needs at least one active admin: keep this person an admin."))
+        return cleaned
+
+    def validate_unique(self) -> None:
+        """Uniqueness is checked across companies in clean_email; the scoped check would miss others."""
+
+
+@admin.register(User, site=company_site)
+class CompanyUserAdmin(TenantModelAdmin):
+    allowed = frozenset({"view", "add", "change"})  # people are deactivated, never deleted
+    form = UserForm
+    list_display = ["email", "full_name", "roles_list", "is_available", "is_active", "last_login"]
+    list_filter = ["is_active", "is_available", "company_roles"]
+    search_fields = ["email", "first_name", "last_name"]
+    fieldsets = [
+        (None, {"fields": ["email", "first_name", "last_name", "password"]}),
+        (_("Roles"), {"fields": ["system_roles", "roles"]}),
+        (_("Status"), {"fields": ["is_active", "is_available"]}),
+    ]
+
+    def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> Any:
+        if obj is None:
+            return self.fieldsets
+        return [
+            (name, {"fields": [f for f in opts["fields"] if f != "password"]})
+            for name, opts in self.fieldsets
+        ]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
+        return company_users()
+
+    @display(description=_("name"))
+    def full_name(self, obj: User) -> str:
+        return obj.get_full_name()
+
+    @display(description=_("system roles"))
+    def roles_list(self, obj: User) -> str:
+        labels = dict(SystemRole.choices)
+        return ", ".join(str(labels[a.role]) for a in obj.system_role_assignments.all())
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        actor = cast(User, request.user)
+        data = form.cleaned_data
+        roles = [SystemRole(role) for role in data["system_roles"]]
+        try:
+            if change:
+                account_services.user_update_details(
+                    actor=actor,
+                    user=obj,
+                    email=data["email"],
+                    first_name=data["first_name"],
+                    last_name=data["last_name"],
+                )
+                account_services.user_set_system_roles(actor=actor, user=obj, roles=roles)
+                account_services.user_set_company_roles(actor=actor, user=obj, roles=data["roles"])
+                account_services.user_set_availability(actor=actor, user=obj, available=data["is_available"])
+                if obj.is_active != User.unscoped.get(pk=obj.pk).is_active:
+                    account_services.user_set_active(actor=actor, user=obj, active=data["is_active"])
+            else:
+                created = account_services.user_create(
+                    actor=actor,
+                    email=data["email"],
+                    first_name=data["first_name"],
+                    last_name=data["last_name"],
+                    password=data.get("password") or None,
+                    system_roles=roles,
+                    company_roles=data["roles"],
+                    is_available=data["is_available"],
+                )
+                obj.pk = created.pk
+        except ValidationError as exc:  # the form checked these; a race is all that is left
+            messages.error(request, "; ".join(exc.messages))
+            raise
+
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        """Roles are saved by the services in save_model."""
+
+
+@admin.register(CompanyRole, site=company_site)
+class CompanyRoleAdmin(TenantModelAdmin):
+    list_display = ["name", "description", "created_at"]
+    search_fields = ["name", "description"]
+    fields = ["name", "description"]
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        actor = cast(User, request.user)
+        if change:
+            tenancy_services.company_role_update(
+                actor=actor, role=obj, name=obj.name, description=obj.description
+            )
+        else:
+            created = tenancy_services.company_role_create(
+                actor=actor, name=obj.name, description=obj.description
+            )
+            obj.pk = created.pk

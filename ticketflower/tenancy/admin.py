@@ -1,0 +1,300 @@
+"""The base of every company admin site: one site class, one ModelAdmin and one inline mixin.
+
+Scoped default managers already keep querysets, form choices, raw-id labels, list filters
+and autocomplete results to the current company. This module closes what they cannot see
+(../shared/docs/admin-tenancy-pitfalls.md):
+
+- a site opens only to active members of a company holding the site's system role; anyone
+  else gets the login page (anonymous) or "not found" (logged in without the role);
+- "view on site" looks the object up in the current company;
+- unfold's command search never serves a result cached by another site;
+- version history lists, shows, reverts and recovers only the current company's revisions,
+  and checks that a version belongs to the admin's model before touching anything;
+- a model or relation that is not company-scoped cannot be registered or shown.
+
+Permissions come from the system role of the site, narrowed per admin by `allowed`.
+Nothing here keeps request state on the shared ModelAdmin instance.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import wraps
+from typing import Any, ClassVar, cast
+from urllib.parse import urlencode
+
+from django.contrib.auth.views import redirect_to_login
+from django.contrib.contenttypes.models import ContentType
+from django.core.cache import cache
+from django.core.exceptions import ImproperlyConfigured
+from django.db import models
+from django.forms import Field as FormField
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.urls import URLPattern, URLResolver, path, reverse
+from django.utils.encoding import force_bytes
+from reversion.admin import VersionAdmin
+from reversion.models import Version
+from unfold.admin import ModelAdmin, StackedInline, TabularInline
+from unfold.sites import UnfoldAdminSite
+
+from ticketflower.accounts.models import User
+from ticketflower.tenancy.access import get_owned_or_404
+from ticketflower.tenancy.context import current_company
+from ticketflower.tenancy.managers import CompanyScopedManager
+from ticketflower.tenancy.models import CompanyRevision, SystemRole
+from ticketflower.tenancy.versions import company_revision, company_versions
+
+Operation = str  # "view", "add", "change" or "delete"
+
+
+def is_company_scoped(model: type[models.Model]) -> bool:
+    return isinstance(model._default_manager, CompanyScopedManager)
+
+
+def refuse_unscoped_relation(model: type[models.Model], db_field: models.Field[Any, Any]) -> None:
+    """A form field choosing rows of a model that is not company-scoped would offer every company's rows."""
+    related = db_field.related_model
+    if isinstance(related, type) and issubclass(related, models.Model) and not is_company_scoped(related):
+        raise ImproperlyConfigured(
+            f"{model._meta.label}.{db_field.name} points at {related._meta.label}, which is not "
+            "company-scoped: exclude the field from this admin."
+        )
+
+
+class TenantAdminSite(UnfoldAdminSite):
+    """An admin site for one system role, inside the user's own company."""
+
+    role: ClassVar[SystemRole]
+
+    def has_permission(self, request: HttpRequest) -> bool:
+        user = request.user
+        return (
+            isinstance(user, User)
+            and user.is_active
+            and user.company_id is not None
+            and user.has_system_role(self.role)
+        )
+
+    def admin_view(self, view: Any, cacheable: bool = False) -> Any:
+        """Strangers go to the login page; people without this site's role get "not found"."""
+        inner = super().admin_view(view, cacheable)
+
+        @wraps(view)
+        def guarded(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+            if not self.has_permission(request):
+                if request.user.is_authenticated:
+                    raise Http404("Not found.")
+                return redirect_to_login(request.get_full_path(), reverse("accounts:login"))
+            return cast(HttpResponseBase, inner(request, *args, **kwargs))
+
+        return guarded
+
+    def login(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
+        if request.user.is_authenticated:
+            raise Http404("Not found.")  # logged in, but this site is not theirs
+        next_url = request.GET.get("next") or reverse(f"{self.name}:index")
+        return HttpResponseRedirect(f"{reverse('accounts:login')}?{urlencode({'next': next_url})}")
+
+    def password_change(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        return HttpResponseRedirect(reverse("accounts:password_change"))
+
+    def register(self, model_or_iterable: Any, admin_class: Any = None, **options: Any) -> None:
+        models_: list[Any] = (
+            [model_or_iterable] if isinstance(model_or_iterable, type) else list(model_or_iterable)
+        )
+        for model in models_:
+            if not is_company_scoped(model):
+                raise ImproperlyConfigured(
+                    f"{model._meta.label} is not company-scoped; it cannot be in {self.name}."
+                )
+            if admin_class is not None and not issubclass(admin_class, TenantModelAdminMixin):
+                raise ImproperlyConfigured(f"{admin_class.__name__} must derive from TenantModelAdmin.")
+        super().register(model_or_iterable, admin_class, **options)
+
+    def get_urls(self) -> list[URLResolver | URLPattern]:
+        urls = [url for url in super().get_urls() if getattr(url, "name", None) != "view_on_site"]
+        return [
+            path(
+                "r/<int:content_type_id>/<path:object_id>/",
+                self.admin_view(self.view_on_site),
+                name="view_on_site",
+            ),
+            *urls,
+        ]
+
+    def view_on_site(self, request: HttpRequest, content_type_id: int, object_id: str) -> HttpResponse:
+        """Django's shortcut, but the object is looked up in the current company only."""
+        content_type = get_object_or_404(ContentType, pk=content_type_id)
+        model = content_type.model_class()
+        if model is None or model not in self._registry:
+            raise Http404("Not found.")
+        obj = get_owned_or_404(model, pk=object_id)
+        url = getattr(obj, "get_absolute_url", None)
+        if url is None:
+            raise Http404("Not found.")
+        return HttpResponseRedirect(url())
+
+    def search(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> Any:
+        # unfold caches results under user + term, shared by every site; drop that entry so a
+        # result is always built by this site.
+        term = (request.GET.get("s") or "").lower()
+        key = hashlib.sha256(force_bytes(f"{request.user.pk}_{term}")).hexdigest()
+        cache.delete(f"unfold_search_{key}")
+        return super().search(request, extra_context)
+
+
+class TenantModelAdminMixin:
+    """Role-based permissions, company-scoped relations and per-company version history."""
+
+    allowed: ClassVar[frozenset[Operation]] = frozenset({"view", "add", "change", "delete"})
+
+    model: type[models.Model]
+    admin_site: TenantAdminSite
+
+    # --- permissions -------------------------------------------------------------------
+
+    def _may(self, request: HttpRequest, operation: Operation, obj: Any = None) -> bool:
+        if operation not in self.allowed or not self.admin_site.has_permission(request):
+            return False
+        if obj is None or isinstance(obj, str):  # unfold passes a pk string for detail actions
+            return True
+        return self.has_object_permission(request, obj, operation)
+
+    def has_object_permission(self, request: HttpRequest, obj: Any, operation: Operation) -> bool:
+        """Narrow access to single objects (e.g. a worker's own tasks); everything by default."""
+        return True
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return self.admin_site.has_permission(request)
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self._may(request, "view", obj) or self._may(request, "change", obj)
+
+    def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
+        return self._may(request, "add")
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self._may(request, "change", obj)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self._may(request, "delete", obj)
+
+    # --- relations ---------------------------------------------------------------------
+
+    def formfield_for_dbfield(
+        self, db_field: models.Field[Any, Any], request: HttpRequest, **kwargs: Any
+    ) -> FormField | None:
+        refuse_unscoped_relation(self.model, db_field)
+        return super().formfield_for_dbfield(db_field, request, **kwargs)  # type: ignore[misc]
+
+    # --- version history (django-reversion) ---------------------------------------------
+
+    @contextmanager
+    def create_revision(self, request: HttpRequest) -> Iterator[None]:
+        with company_revision(user=request.user):
+            yield
+
+    def history_view(
+        self, request: HttpRequest, object_id: str, extra_context: Any = None
+    ) -> HttpResponseBase:
+        # reversion lists versions by id alone: make sure the object is this company's first.
+        if self.get_object(request, object_id) is None:  # type: ignore[attr-defined]
+            raise Http404("Not found.")
+        return cast(HttpResponseBase, super().history_view(request, object_id, extra_context))  # type: ignore[misc]
+
+    def revision_view(
+        self, request: HttpRequest, object_id: str, version_id: str, extra_context: Any = None
+    ) -> HttpResponseBase:
+        self._own_version_or_404(version_id, object_id=object_id)
+        if self.get_object(request, object_id) is None:  # type: ignore[attr-defined]
+            raise Http404("Not found.")
+        return cast(HttpResponseBase, super().revision_view(request, object_id, version_id, extra_context))  # type: ignore[misc]
+
+    def recover_view(
+        self, request: HttpRequest, version_id: str, extra_context: Any = None
+    ) -> HttpResponseBase:
+        self._own_version_or_404(version_id)
+        return cast(HttpResponseBase, super().recover_view(request, version_id, extra_context))  # type: ignore[misc]
+
+    def recoverlist_view(self, request: HttpRequest, extra_context: Any = None) -> HttpResponseBase:
+        if not self.has_change_permission(request) or not self.has_add_permission(request):
+            raise Http404("Not found.")
+        return cast(HttpResponseBase, super().recoverlist_view(request, extra_context))  # type: ignore[misc]
+
+    def _reversion_order_version_queryset(self, request: HttpRequest, queryset: Any) -> Any:
+        # Every version list the admin shows (history and the recover list) passes here.
+        own = queryset.filter(revision__company_revision__company=current_company())
+        return super()._reversion_order_version_queryset(request, own)  # type: ignore[misc]
+
+    def _own_version_or_404(self, version_id: str, *, object_id: str | None = None) -> Version:
+        """The version, if it is of this admin's model and of a revision made in this company."""
+        content_type = ContentType.objects.get_for_model(self.model)
+        versions = company_versions().filter(content_type=content_type)
+        if object_id is not None:
+            versions = versions.filter(object_id=object_id)
+        try:
+            return versions.get(pk=int(version_id))
+        except (Version.DoesNotExist, ValueError, TypeError) as exc:
+            raise Http404("Not found.") from exc
+
+
+class TenantModelAdmin(TenantModelAdminMixin, ModelAdmin):
+    """The ModelAdmin of every company admin site."""
+
+
+class TenantVersionAdmin(TenantModelAdminMixin, VersionAdmin, ModelAdmin):
+    """A company ModelAdmin with version history: history, compare, revert and recover."""
+
+
+class TenantInlineMixin:
+    """Inlines follow their parent admin's role and scope their relations the same way."""
+
+    allowed: ClassVar[frozenset[Operation]] = frozenset({"view", "add", "change", "delete"})
+    admin_site: TenantAdminSite
+
+    def _may(self, request: HttpRequest, operation: Operation) -> bool:
+        return operation in self.allowed and self.admin_site.has_permission(request)
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self._may(request, "view") or self._may(request, "change")
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self._may(request, "add")
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self._may(request, "change")
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self._may(request, "delete")
+
+    model: type[models.Model]
+
+    def formfield_for_dbfield(
+        self, db_field: models.Field[Any, Any], request: HttpRequest, **kwargs: Any
+    ) -> FormField | None:
+        refuse_unscoped_relation(self.model, db_field)
+        return super().formfield_for_dbfield(db_field, request, **kwargs)  # type: ignore[misc]
+
+
+class TenantTabularInline(TenantInlineMixin, TabularInline):
+    pass
+
+
+class TenantStackedInline(TenantInlineMixin, StackedInline):
+    pass
+
+
+__all__ = [
+    "CompanyRevision",
+    "TenantAdminSite",
+    "TenantModelAdmin",
+    "TenantModelAdminMixin",
+    "TenantStackedInline",
+    "TenantTabularInline",
+    "TenantVersionAdmin",
+]

@@ -89,6 +89,20 @@ class _DefinitionAdmin(TenantVersionAdmin):
         _report(request, problems, ok=str(_("The workflow validates.")))
 
 
+class _WorkflowVersionMixin:
+    """A revert is a new change: version numbers keep growing (history leaves them out)."""
+
+    def revision_view(
+        self, request: HttpRequest, object_id: str, version_id: str, extra_context: Any = None
+    ) -> Any:
+        workflow = get_owned_or_404(WorkflowDefinition, pk=object_id)
+        before = {task.pk: task.version for task in workflow.tasks.all()}
+        response = super().revision_view(request, object_id, version_id, extra_context)  # type: ignore[misc]
+        if request.method == "POST" and response.status_code == 302:
+            services.versions_after_revert(workflow=workflow, version=workflow.version, task_versions=before)
+        return response
+
+
 class TaskInline(TenantTabularInline):
     model = TaskDefinition
     fields = ["key", "title", "task_type"]
@@ -121,7 +135,7 @@ class TransitionInline(TenantTabularInline):
 
 
 @admin.register(WorkflowDefinition, site=design_site)
-class WorkflowAdmin(_DefinitionAdmin):
+class WorkflowAdmin(_WorkflowVersionMixin, _DefinitionAdmin):
     list_display = ["title", "status", "version", "task_count", "updated_at"]
     list_filter = ["status"]
     search_fields = ["title", "description"]
@@ -144,7 +158,8 @@ class WorkflowAdmin(_DefinitionAdmin):
     actions_list = ["upload_list"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[WorkflowDefinition]:
-        return super().get_queryset(request).annotate(task_count=Count("tasks"))
+        # GROUP BY drops the model's default ordering; keep it for stable pages.
+        return super().get_queryset(request).annotate(task_count=Count("tasks")).order_by("title", "pk")
 
     @display(description=_("Tasks"), ordering="task_count")
     def task_count(self, obj: Any) -> int:
@@ -212,6 +227,7 @@ class WorkflowAdmin(_DefinitionAdmin):
 
     @action(description=_("Download"), url_path="download-bundle", icon="download", permissions=["view"])
     def download_detail(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        get_owned_or_404(WorkflowDefinition, pk=object_id)
         return HttpResponseRedirect(
             reverse("design:definitions_workflowdefinition_download", args=[object_id])
         )
@@ -223,6 +239,7 @@ class WorkflowAdmin(_DefinitionAdmin):
         permissions=["view"],
     )
     def compare_detail(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        get_owned_or_404(WorkflowDefinition, pk=object_id)
         return HttpResponseRedirect(
             reverse("design:definitions_workflowdefinition_compare", args=[object_id])
         )

@@ -10,6 +10,7 @@ import json
 from typing import Any
 
 import yaml
+from django.db.models import F
 
 from ticketflower.definitions.models import TaskDefinition, TicketDefinition, WorkflowDefinition
 
@@ -63,7 +64,7 @@ def workflow_bundle(workflow: WorkflowDefinition) -> dict[str, Any]:
     """The bundle of a saved workflow, with the ticket types that use it."""
     tasks = list(workflow.tasks.order_by("pk"))
     keys = {task.pk: task.key for task in tasks}
-    transitions = workflow.transitions.order_by("from_task_id", "priority", "pk")
+    transitions = workflow.transitions.order_by(F("from_task_id").asc(nulls_first=True), "priority", "pk")
     ticket_types = workflow.ticket_types.prefetch_related("allowed_roles").order_by("title", "pk")
     return {
         "format": FORMAT,

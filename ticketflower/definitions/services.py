@@ -9,6 +9,7 @@ import copy
 from dataclasses import dataclass, field
 from typing import Any
 
+import reversion
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import F, ProtectedError
@@ -78,6 +79,15 @@ def definition_changed(*, actor: User, definition: Any, created: bool) -> list[P
         if not isinstance(definition, WorkflowDefinition) and not created:
             WorkflowDefinition.objects.filter(pk=workflow.pk).update(version=F("version") + 1)
         return _demote_if_invalid(workflow)
+
+
+def versions_after_revert(
+    *, workflow: WorkflowDefinition, version: int, task_versions: dict[int, int]
+) -> None:
+    """After a revert, number the workflow and each task one past what they had before it."""
+    WorkflowDefinition.objects.filter(pk=workflow.pk).update(version=version + 1)
+    for task in workflow.tasks.all():
+        TaskDefinition.objects.filter(pk=task.pk).update(version=task_versions.get(task.pk, 0) + 1)
 
 
 def _demote_if_invalid(workflow: WorkflowDefinition) -> list[Problem]:
@@ -270,4 +280,7 @@ def _import(
         for title, ticket_type in current.items():
             ticket_type.delete()
             result.deleted.append(f"ticket type “{title}”")
+        # Record the workflow again now that its tasks and transitions exist: reversion
+        # follows relations when an object is added, and bulk-created rows send no signal.
+        reversion.add_to_revision(workflow)
         result.workflow = workflow

@@ -10,11 +10,15 @@ from django.db import transaction
 
 from ticketflower.accounts import services as account_services
 from ticketflower.accounts.models import User, normalize_email
+from ticketflower.definitions import services as definition_services
+from ticketflower.definitions.bundles import bundle_parse
+from ticketflower.definitions.models import WorkflowDefinition
 from ticketflower.tenancy import services as tenancy_services
 from ticketflower.tenancy.context import acting_as
 from ticketflower.tenancy.models import CompanyRole, SystemRole
 
 DEMO_FILE = Path(settings.BASE_DIR) / "fixtures" / "demo_company.json"
+BUNDLE_DIR = Path(settings.BASE_DIR) / "fixtures" / "bundles"
 
 
 @dataclass(frozen=True)
@@ -70,4 +74,20 @@ def demo_company_load(path: Path = DEMO_FILE) -> list[DemoLogin]:
                 actor=admin, user=user, roles=[roles[name] for name in user_spec["company_roles"]]
             )
             logins.append(DemoLogin(user.email, password, tuple(user_spec["system_roles"])))
+        designer = User.objects.get(email=normalize_email(spec["bundles_by"]))
+        for name in spec["bundles"]:
+            _load_bundle(designer, BUNDLE_DIR / name)
         return logins
+
+
+def _load_bundle(designer: User, path: Path) -> None:
+    """Create the workflow once (matched by title), activate it and its ticket types."""
+    bundle = bundle_parse(path.read_text(), filename=path.name)
+    if WorkflowDefinition.objects.filter(title=bundle["workflow"]["title"]).exists():
+        return
+    result = definition_services.bundle_import(actor=designer, bundle=bundle)
+    if result.workflow is None:
+        raise ValueError(f"{path.name}: " + "; ".join(str(p) for p in result.problems))
+    definition_services.workflow_activate(actor=designer, workflow=result.workflow)
+    for ticket_type in result.workflow.ticket_types.all():
+        definition_services.ticket_type_activate(actor=designer, ticket_type=ticket_type)

@@ -6,6 +6,7 @@ from django.urls import reverse
 
 from ticketflower.accounts.models import User
 from ticketflower.core.demo import DEMO_FILE, demo_company_load
+from ticketflower.definitions.models import TicketDefinition, WorkflowDefinition
 from ticketflower.tenancy.context import company_context
 from ticketflower.tenancy.models import CompanyRole
 
@@ -35,3 +36,17 @@ def test_printed_demo_logins_work(client: Client) -> None:
         )
         assert response.status_code == 302, login.email
         client.logout()
+
+
+def test_demo_company_has_the_three_sample_workflows_active() -> None:
+    demo_company_load()
+    demo_company_load()
+    admin = User.unscoped.get(email="admin@demo.ticketflower.test")
+    with company_context(admin.company):  # type: ignore[arg-type]
+        workflows = WorkflowDefinition.objects.order_by("title")
+        assert [(w.title, w.status) for w in workflows] == [
+            ("Customer complaint", "active"),
+            ("IT equipment request", "active"),
+            ("Purchase order", "active"),
+        ]
+        assert TicketDefinition.objects.filter(status="active").count() == 3

@@ -18,8 +18,14 @@ from unfold.widgets import UnfoldAdminCheckboxSelectMultipleWidget, UnfoldAdminP
 from ticketflower.accounts import services as account_services
 from ticketflower.accounts.models import User
 from ticketflower.accounts.selectors import company_users, email_is_taken, is_last_active_admin
+from ticketflower.admin_sites.resources import CompanyRoleResource, UserExportResource
 from ticketflower.tenancy import services as tenancy_services
-from ticketflower.tenancy.admin import TenantAdminSite, TenantModelAdmin
+from ticketflower.tenancy.admin import (
+    TenantAdminSite,
+    TenantExportMixin,
+    TenantImportExportMixin,
+    TenantModelAdmin,
+)
 from ticketflower.tenancy.models import Company, CompanyRole, SystemRole
 
 
@@ -115,7 +121,8 @@ class UserForm(forms.ModelForm):  # type: ignore[type-arg]
 
 
 @admin.register(User, site=company_site)
-class CompanyUserAdmin(TenantModelAdmin):
+class CompanyUserAdmin(TenantExportMixin, TenantModelAdmin):
+    resource_classes = [UserExportResource]
     allowed = frozenset({"view", "add", "change"})  # people are deactivated, never deleted
     form = UserForm
     list_display = ["email", "full_name", "roles_list", "is_available", "is_active", "last_login"]
@@ -186,7 +193,8 @@ class CompanyUserAdmin(TenantModelAdmin):
 
 
 @admin.register(CompanyRole, site=company_site)
-class CompanyRoleAdmin(TenantModelAdmin):
+class CompanyRoleAdmin(TenantImportExportMixin, TenantModelAdmin):
+    resource_classes = [CompanyRoleResource]
     list_display = ["name", "description", "created_at"]
     search_fields = ["name", "description"]
     fields = ["name", "description"]

@@ -19,6 +19,7 @@ from reversion.models import Version
 from unfold.decorators import action, display
 
 from ticketflower.accounts.models import User
+from ticketflower.admin_sites.resources import TaskResource, TicketTypeResource, WorkflowResource
 from ticketflower.definitions import services
 from ticketflower.definitions.bundles import BundleSyntaxError, bundle_dump, bundle_parse, workflow_bundle
 from ticketflower.definitions.models import (
@@ -33,6 +34,7 @@ from ticketflower.definitions.versioning import version_bundle
 from ticketflower.tenancy.access import get_owned_or_404
 from ticketflower.tenancy.admin import (
     TenantAdminSite,
+    TenantImportExportMixin,
     TenantModelAdmin,
     TenantTabularInline,
     TenantVersionAdmin,
@@ -135,7 +137,8 @@ class TransitionInline(TenantTabularInline):
 
 
 @admin.register(WorkflowDefinition, site=design_site)
-class WorkflowAdmin(_WorkflowVersionMixin, _DefinitionAdmin):
+class WorkflowAdmin(_WorkflowVersionMixin, TenantImportExportMixin, _DefinitionAdmin):
+    resource_classes = [WorkflowResource]
     list_display = ["title", "status", "version", "task_count", "updated_at"]
     list_filter = ["status"]
     search_fields = ["title", "description"]
@@ -371,7 +374,8 @@ class BundleUploadForm(forms.Form):
 
 
 @admin.register(TaskDefinition, site=design_site)
-class TaskAdmin(_DefinitionAdmin):
+class TaskAdmin(TenantImportExportMixin, _DefinitionAdmin):
+    resource_classes = [TaskResource]
     list_display = ["title", "key", "workflow", "task_type", "version", "updated_at"]
     list_filter = ["task_type", "workflow"]
     search_fields = ["title", "key", "description"]
@@ -390,7 +394,8 @@ class TaskAdmin(_DefinitionAdmin):
 
 
 @admin.register(TicketDefinition, site=design_site)
-class TicketTypeAdmin(_DefinitionAdmin):
+class TicketTypeAdmin(TenantImportExportMixin, _DefinitionAdmin):
+    resource_classes = [TicketTypeResource]
     list_display = ["title", "workflow", "status", "version", "updated_at"]
     list_filter = ["status", "workflow"]
     search_fields = ["title", "description"]

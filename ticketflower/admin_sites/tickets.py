@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from unfold.decorators import action, display
 
 from ticketflower.accounts.models import User
+from ticketflower.admin_sites.resources import TaskExportResource, TicketExportResource
 from ticketflower.runtime import services as runtime_services
 from ticketflower.runtime.models import (
     ACTIVE_TASK_STATUSES,
@@ -23,7 +24,7 @@ from ticketflower.runtime.models import (
     TaskInstance,
 )
 from ticketflower.runtime.selectors import available_workers
-from ticketflower.tenancy.admin import TenantAdminSite, TenantModelAdmin
+from ticketflower.tenancy.admin import TenantAdminSite, TenantExportMixin, TenantModelAdmin
 from ticketflower.tenancy.models import SystemRole
 
 
@@ -45,7 +46,8 @@ tickets_site = TicketsSite(name="tickets")
 READ_ONLY = frozenset({"view"})
 
 
-class _TicketAdmin(TenantModelAdmin):
+class _TicketAdmin(TenantExportMixin, TenantModelAdmin):
+    resource_classes = [TicketExportResource]
     allowed = READ_ONLY
     list_display = ["__str__", "ticket_definition", "status", "created_by", "created_at"]
     list_filter = ["ticket_definition"]
@@ -134,7 +136,8 @@ class ReassignForm(forms.Form):
             field.queryset = available_workers(include_unavailable=True)
 
 
-class _TaskAdmin(TenantModelAdmin):
+class _TaskAdmin(TenantExportMixin, TenantModelAdmin):
+    resource_classes = [TaskExportResource]
     allowed = frozenset({"view"})
     list_display = ["__str__", "workflow_instance", "status", "assigned_to", "created_at", "completed_at"]
     list_filter = ["status", "task_definition__task_type"]

@@ -1,0 +1,144 @@
+"""CSV / XLSX / JSON import and export of the role sites' lists, on the tenant-safe resource base."""
+
+from typing import Any
+
+from import_export import fields, widgets
+
+from ticketflower.accounts.models import User
+from ticketflower.definitions import services
+from ticketflower.definitions.models import TaskDefinition, TicketDefinition, WorkflowDefinition
+from ticketflower.runtime.models import TaskInstance, TicketInstance
+from ticketflower.tenancy.models import CompanyRole
+from ticketflower.tenancy.resources import TenantResource
+
+
+class _DefinitionResource(TenantResource):
+    """Imported definitions are recorded, versioned and validated like edits in the admin."""
+
+    def after_save_instance(self, instance: Any, row: Any, **kwargs: Any) -> None:
+        user = kwargs.get("user")
+        if isinstance(user, User):
+            # A row new to the company has no author yet.
+            created = getattr(instance, "created_by_id", True) is None
+            services.definition_changed(actor=user, definition=instance, created=created)
+
+
+class WorkflowResource(_DefinitionResource):
+    natural_keys = ("title",)
+
+    class Meta:
+        model = WorkflowDefinition
+        fields = ("title", "description", "fields", "display_layout", "ext_ref", "status", "version")
+        export_order = fields
+        readonly_fields = ("status", "version")
+
+
+class TaskResource(_DefinitionResource):
+    natural_keys = ("workflow", "key")
+    workflow = fields.Field(
+        attribute="workflow",
+        column_name="workflow",
+        widget=widgets.ForeignKeyWidget(WorkflowDefinition, "title"),
+    )
+
+    class Meta:
+        model = TaskDefinition
+        fields = (
+            "workflow",
+            "key",
+            "title",
+            "task_type",
+            "description",
+            "input_schema",
+            "output_schema",
+            "action_url",
+            "timeout_seconds",
+            "input_transform",
+            "output_transform",
+            "edit_layout",
+            "display_layout",
+            "ext_ref",
+            "version",
+        )
+        export_order = fields
+        readonly_fields = ("version",)
+
+
+class TicketTypeResource(_DefinitionResource):
+    natural_keys = ("title",)
+    workflow = fields.Field(
+        attribute="workflow",
+        column_name="workflow",
+        widget=widgets.ForeignKeyWidget(WorkflowDefinition, "title"),
+    )
+    allowed_roles = fields.Field(
+        attribute="allowed_roles",
+        column_name="allowed_roles",
+        widget=widgets.ManyToManyWidget(CompanyRole, field="name", separator=";"),
+    )
+
+    class Meta:
+        model = TicketDefinition
+        fields = (
+            "title",
+            "workflow",
+            "description",
+            "fields",
+            "allowed_roles",
+            "edit_layout",
+            "display_layout",
+            "status",
+        )
+        export_order = fields
+        readonly_fields = ("status",)
+
+
+class CompanyRoleResource(TenantResource):
+    natural_keys = ("name",)
+
+    class Meta:
+        model = CompanyRole
+        fields = ("name", "description")
+
+
+class UserExportResource(TenantResource):
+    """Export only: people are added through the company site, which sets their roles."""
+
+    system_roles = fields.Field(column_name="system_roles")
+
+    class Meta:
+        model = User
+        fields = (
+            "email",
+            "first_name",
+            "last_name",
+            "is_active",
+            "is_available",
+            "last_login",
+            "system_roles",
+        )
+        export_order = fields
+
+    def dehydrate_system_roles(self, user: User) -> str:
+        return ";".join(sorted(user.system_roles))
+
+
+class TicketExportResource(TenantResource):
+    ticket_type = fields.Field(attribute="ticket_definition__title", column_name="ticket_type")
+    submitted_by = fields.Field(attribute="created_by__email", column_name="submitted_by")
+    status = fields.Field(attribute="workflow_instance__status", column_name="status")
+
+    class Meta:
+        model = TicketInstance
+        fields = ("ticket_type", "submitted_by", "status", "created_at", "data")
+        export_order = fields
+
+
+class TaskExportResource(TenantResource):
+    task = fields.Field(attribute="task_definition__title", column_name="task")
+    assigned = fields.Field(attribute="assigned_to__email", column_name="assigned_to")
+
+    class Meta:
+        model = TaskInstance
+        fields = ("task", "status", "assigned", "created_at", "started_at", "completed_at")
+        export_order = fields

@@ -10,6 +10,7 @@ from ticketflower.definitions.bundles import bundle_parse
 from ticketflower.definitions.models import WorkflowDefinition
 from ticketflower.definitions.services import bundle_import
 from ticketflower.runtime.models import TaskInstance, TicketInstance, WorkflowInstance
+from ticketflower.runtime.services import task_assign
 from ticketflower.tenancy.context import company_context
 from ticketflower.tenancy.models import (
     Company,
@@ -81,13 +82,10 @@ def make_ticket(
         run = WorkflowInstance.objects.create(
             workflow=workflow, workflow_version=workflow.version, current_task=first, data={"item": "Laptop"}
         )
-        TaskInstance.objects.create(
-            workflow_instance=run,
-            task_definition=first,
-            status="OPEN",
-            assigned_to=worker,
-            input_data={"item": "Laptop"},
+        task = TaskInstance.objects.create(
+            workflow_instance=run, task_definition=first, status="OPEN", input_data={"item": "Laptop"}
         )
+        task_assign(task=task, worker=worker)
         ticket_type = workflow.ticket_types.first()
         ticket: TicketInstance = TicketInstance.objects.create(
             ticket_definition=ticket_type,

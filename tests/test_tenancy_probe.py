@@ -24,6 +24,7 @@ from django.db import models
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils.http import urlsafe_base64_encode
+from guardian.models import UserObjectPermission
 from reversion.models import Version
 
 from conftest import Tenant, make_tenant
@@ -102,9 +103,14 @@ def owned_rows(victim: Tenant) -> list[tuple[str, int]]:
     return rows
 
 
-def fillings(route: Route, victim: Tenant) -> list[dict[str, str]] | None:
+def fillings(route: Route, victim: Tenant, attacker: Tenant) -> list[dict[str, str]] | None:
     """Ways to fill `route`'s parameters aiming at B; None when the probe cannot."""
     params = set(route.params)
+    model = model_for(route)
+    own = instance_of(model, attacker) if model else None
+    theirs = instance_of(model, victim) if model else None
+    own_pk = str(own.pk if own else 0)
+    their_pk = str(theirs.pk if theirs else victim.member.pk)
     fillers: dict[frozenset[str], Callable[[], list[dict[str, str]]]] = {
         frozenset(): lambda: [{}],
         frozenset({"slug"}): lambda: [{"slug": area.slug} for area in AREAS],
@@ -123,6 +129,16 @@ def fillings(route: Route, victim: Tenant) -> list[dict[str, str]] | None:
         ],
         frozenset({"object_id"}): lambda: _object_fillings(route, victim),
         frozenset({"version_id"}): lambda: _version_fillings(route, victim),
+        # django-guardian's pages: B's object, and A's own object with B's user.
+        frozenset({"object_pk"}): lambda: [{"object_pk": their_pk}],
+        frozenset({"object_pk", "user_id"}): lambda: [
+            {"object_pk": their_pk, "user_id": str(victim.admin.pk)},
+            {"object_pk": own_pk, "user_id": str(victim.admin.pk)},
+        ],
+        frozenset({"object_pk", "group_id"}): lambda: [
+            {"object_pk": their_pk, "group_id": "1"},
+            {"object_pk": own_pk, "group_id": "1"},
+        ],
         frozenset({"object_id", "version_id"}): lambda: _version_fillings(route, victim),
     }
     filler = fillers.get(frozenset(params))
@@ -165,6 +181,7 @@ def hostile_data(victim: Tenant, victim_ids: dict[str, Any]) -> dict[str, Any]:
         "ticket_definition": victim_ids["ticket_type"],
         "allowed_roles": victim.role.pk,
         "replace": victim_ids["workflow"],
+        "permissions": ["change_workflowdefinition", "delete_workflowdefinition"],
         "task_definition": victim_ids["task"],
         "workflow_instance": victim_ids["run"],
     }
@@ -185,6 +202,12 @@ def snapshot(victim: Tenant) -> dict[str, list[dict[str, Any]]]:
             state[model._meta.label] = list(
                 model._base_manager.filter(company=victim.company).order_by("pk").values()
             )
+    state["object_permissions"] = [
+        dict(row)
+        for row in UserObjectPermission.objects.filter(user__company=victim.company)
+        .order_by("pk")
+        .values("user_id", "permission_id", "object_pk")
+    ]
     state["versions"] = [
         dict(row)
         for row in Version.objects.filter(revision__company_revision__company=victim.company)
@@ -235,7 +258,7 @@ def test_no_url_shows_or_changes_another_companys_data(client: Client) -> None:
     data = hostile_data(victim, victim_ids)
 
     for route in all_routes():
-        filled = fillings(route, victim)
+        filled = fillings(route, victim, tenant_a)
         if filled is None:
             uncovered.append(route.route)
             continue

@@ -51,11 +51,13 @@ class CompanyProfileAdmin(TenantModelAdmin):
 
     allowed = frozenset({"view", "change"})
     list_display = ["name", "created_at"]
-    fields = ["name", "created_at"]
+    fields = ["name", "restrict_definitions", "created_at"]
     readonly_fields = ["created_at"]
 
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
-        tenancy_services.company_rename(actor=cast(User, request.user), name=obj.name)
+        tenancy_services.company_update(
+            actor=cast(User, request.user), name=obj.name, restrict_definitions=obj.restrict_definitions
+        )
 
 
 class UserForm(forms.ModelForm):  # type: ignore[type-arg]

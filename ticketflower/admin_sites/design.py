@@ -34,6 +34,7 @@ from ticketflower.definitions.versioning import version_bundle
 from ticketflower.tenancy.access import get_owned_or_404
 from ticketflower.tenancy.admin import (
     TenantAdminSite,
+    TenantGuardedMixin,
     TenantImportExportMixin,
     TenantModelAdmin,
     TenantTabularInline,
@@ -81,7 +82,16 @@ def _report(request: HttpRequest, problems: list[Problem], *, ok: str) -> None:
 
 
 class _DefinitionAdmin(TenantVersionAdmin):
-    """Saving any definition records its author, bumps versions and re-validates."""
+    """Saving any definition records its author, bumps versions and re-validates.
+
+    A company that restricts definition editing lets a designer change a workflow (and its
+    tasks and ticket types) only with the per-object right on that workflow.
+    """
+
+    def has_object_permission(self, request: HttpRequest, obj: Any, operation: str) -> bool:
+        if operation == "view":
+            return True
+        return services.may_edit_definition(cast(User, request.user), obj)
 
     def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
         super().save_related(request, form, formsets, change)
@@ -137,7 +147,7 @@ class TransitionInline(TenantTabularInline):
 
 
 @admin.register(WorkflowDefinition, site=design_site)
-class WorkflowAdmin(_WorkflowVersionMixin, TenantImportExportMixin, _DefinitionAdmin):
+class WorkflowAdmin(_WorkflowVersionMixin, TenantGuardedMixin, TenantImportExportMixin, _DefinitionAdmin):
     resource_classes = [WorkflowResource]
     list_display = ["title", "status", "version", "task_count", "updated_at"]
     list_filter = ["status"]

@@ -13,6 +13,7 @@ import reversion
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import F, ProtectedError
+from guardian.shortcuts import assign_perm
 
 from ticketflower.accounts.models import User
 from ticketflower.definitions.bundles import TASK_FIELDS, workflow_bundle
@@ -63,6 +64,17 @@ def ticket_type_problems(ticket_type: TicketDefinition) -> list[Problem]:
     ]
 
 
+EDIT_WORKFLOW = "definitions.change_workflowdefinition"
+
+
+def may_edit_definition(user: User, definition: Any) -> bool:
+    """Whether `user` may change this definition; per-workflow rights apply when the company restricts."""
+    if user.company is None or not user.company.restrict_definitions:
+        return True
+    workflow = definition if isinstance(definition, WorkflowDefinition) else definition.workflow
+    return user.has_perm(EDIT_WORKFLOW, workflow)
+
+
 def definition_changed(*, actor: User, definition: Any, created: bool) -> list[Problem]:
     """Record who made a definition and bump the version of what changed.
 
@@ -73,6 +85,8 @@ def definition_changed(*, actor: User, definition: Any, created: bool) -> list[P
         model = type(definition)
         if created and hasattr(definition, "created_by_id") and definition.created_by_id is None:
             model.objects.filter(pk=definition.pk).update(created_by=actor)
+        if created and isinstance(definition, WorkflowDefinition):
+            assign_perm(EDIT_WORKFLOW, actor, definition)  # a workflow's author may always edit it
         elif not created and model in (WorkflowDefinition, TaskDefinition, TicketDefinition):
             model.objects.filter(pk=definition.pk).update(version=F("version") + 1)
         workflow = definition if isinstance(definition, WorkflowDefinition) else definition.workflow
@@ -222,6 +236,8 @@ def _import(
         for name in ("title", "description", "ext_ref", "fields", "display_layout"):
             setattr(workflow, name, spec.get(name) or ([] if name in ("ext_ref", "fields") else ""))
         workflow.save()
+        if into is None:
+            assign_perm(EDIT_WORKFLOW, actor, workflow)
         (result.updated if into else result.created).append(f"workflow “{workflow.title}”")
 
         existing = {task.key: task for task in workflow.tasks.all()} if into else {}

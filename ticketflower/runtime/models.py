@@ -91,6 +91,8 @@ class TaskInstance(CompanyOwnedModel):
         verbose_name = _("task")
         verbose_name_plural = _("tasks")
         ordering = ["-created_at"]
+        # Granted per task to its assignee (django-guardian): who may act on this task.
+        permissions = [("work_on_task", "Can work on this task")]
         indexes = [
             models.Index(fields=["company", "status", "-created_at"]),
             models.Index(fields=["assigned_to", "status"]),

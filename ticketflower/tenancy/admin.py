@@ -25,6 +25,7 @@ from functools import wraps
 from typing import Any, ClassVar, cast
 from urllib.parse import urlencode
 
+from django import forms
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.auth.views import redirect_to_login
 from django.contrib.contenttypes.models import ContentType
@@ -36,6 +37,7 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, Ht
 from django.shortcuts import get_object_or_404
 from django.urls import URLPattern, URLResolver, path, reverse
 from django.utils.encoding import force_bytes
+from guardian.admin import GuardedModelAdminMixin
 from import_export.admin import ExportMixin, ImportExportMixin
 from reversion.admin import VersionAdmin
 from reversion.models import Version
@@ -276,6 +278,41 @@ class TenantExportMixin(_BadFilterMixin, ExportMixin):
         return self.has_view_permission(request)
 
 
+class TenantGuardedMixin(GuardedModelAdminMixin):
+    """django-guardian's per-object permission pages, kept to the company's own people.
+
+    Users are looked up through the scoped user manager (another company's address is
+    "does not exist", another company's user id is "not found"). Groups are global in Django
+    and belong to no company, so the group pickers and pages are closed.
+    """
+
+    def obj_perms_manage_group_view(
+        self, request: HttpRequest, object_pk: str, group_id: str
+    ) -> HttpResponse:
+        raise Http404("Not found.")
+
+    def get_obj_perms_group_select_form(self, request: HttpRequest) -> Any:
+        return NoGroupForm
+
+    def obj_perms_manage_view(self, request: HttpRequest, object_pk: str) -> Any:
+        if self.get_object(request, object_pk) is None:  # type: ignore[attr-defined]
+            raise Http404("Not found.")
+        return super().obj_perms_manage_view(request, object_pk)
+
+    def obj_perms_manage_user_view(self, request: HttpRequest, object_pk: str, user_id: str) -> Any:
+        if self.get_object(request, object_pk) is None:  # type: ignore[attr-defined]
+            raise Http404("Not found.")
+        get_owned_or_404(User, pk=user_id)
+        return super().obj_perms_manage_user_view(request, object_pk, user_id)
+
+
+class NoGroupForm(forms.Form):
+    group = forms.CharField(required=False, disabled=True, help_text="Groups are not used in TicketFlower.")
+
+    def is_valid(self) -> bool:
+        return False
+
+
 class TenantModelAdmin(TenantModelAdminMixin, ModelAdmin):
     """The ModelAdmin of every company admin site."""
 
@@ -326,6 +363,7 @@ __all__ = [
     "CompanyRevision",
     "TenantAdminSite",
     "TenantExportMixin",
+    "TenantGuardedMixin",
     "TenantImportExportMixin",
     "TenantModelAdmin",
     "TenantModelAdminMixin",

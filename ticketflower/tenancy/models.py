@@ -17,6 +17,14 @@ class Company(models.Model):
     """A customer of TicketFlower. Everything its people make belongs to it."""
 
     name = models.CharField(_("name"), max_length=255)
+    restrict_definitions = models.BooleanField(
+        _("restrict definition editing"),
+        default=False,
+        help_text=_(
+            "On: a workflow designer may change a workflow (with its tasks and ticket types) only "
+            "if they created it or were given the right on its Permissions page."
+        ),
+    )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
 
     # Company.objects is the current company alone; `unscoped` is for sign-up and platform work.

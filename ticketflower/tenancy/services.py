@@ -31,9 +31,11 @@ def company_role_update(*, actor: User, role: CompanyRole, name: str, descriptio
 
 
 @transaction.atomic
-def company_rename(*, actor: User, name: str) -> None:
+def company_update(*, actor: User, name: str, restrict_definitions: bool | None = None) -> None:
     require_system_role(actor, SystemRole.ADMIN)
     with acting_as(actor) as company:
         company.name = name.strip()
+        if restrict_definitions is not None:
+            company.restrict_definitions = restrict_definitions
         company.full_clean()
-        company.save(update_fields=["name"])
+        company.save(update_fields=["name", "restrict_definitions"])

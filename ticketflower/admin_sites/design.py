@@ -9,7 +9,7 @@ from typing import Any, cast
 
 from django import forms
 from django.contrib import admin, messages
-from django.db.models import Count, QuerySet
+from django.db.models import Count, QuerySet, TextField
 from django.forms.models import BaseInlineFormSet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
@@ -17,6 +17,7 @@ from django.urls import URLPattern, path, reverse
 from django.utils.translation import gettext_lazy as _
 from reversion.models import Version
 from unfold.decorators import action, display
+from unfold.widgets import UnfoldAdminTextInputWidget
 
 from ticketflower.accounts.models import User
 from ticketflower.admin_sites.resources import TaskResource, TicketTypeResource, WorkflowResource
@@ -143,6 +144,7 @@ class TransitionInline(TenantTabularInline):
     formset = TransitionFormSet
     fk_name = "workflow"
     fields = ["from_task", "to_task", "condition", "priority"]
+    formfield_overrides = {TextField: {"widget": UnfoldAdminTextInputWidget}}
     extra = 0
 
 

@@ -10,7 +10,6 @@ import json
 from typing import Any
 
 import yaml
-from django.db.models import F
 
 from ticketflower.definitions.models import TaskDefinition, TicketDefinition, WorkflowDefinition
 
@@ -64,7 +63,7 @@ def workflow_bundle(workflow: WorkflowDefinition) -> dict[str, Any]:
     """The bundle of a saved workflow, with the ticket types that use it."""
     tasks = list(workflow.tasks.order_by("pk"))
     keys = {task.pk: task.key for task in tasks}
-    transitions = workflow.transitions.order_by(F("from_task_id").asc(nulls_first=True), "priority", "pk")
+    transitions = workflow.transitions.all()  # Meta.ordering: the start first, then source and priority
     ticket_types = workflow.ticket_types.prefetch_related("allowed_roles").order_by("title", "pk")
     return {
         "format": FORMAT,

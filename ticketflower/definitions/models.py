@@ -159,7 +159,8 @@ class WorkflowTransition(CompanyOwnedModel):
     class Meta:
         verbose_name = _("transition")
         verbose_name_plural = _("transitions")
-        ordering = ["workflow", "from_task", "priority", "pk"]
+        # The start first, then by source and priority: the order of the bundle and of problem paths.
+        ordering = [models.F("from_task").asc(nulls_first=True), "priority", "pk"]
 
     def __str__(self) -> str:
         start = self.from_task.key if self.from_task else "start"

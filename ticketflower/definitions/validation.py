@@ -52,6 +52,8 @@ def validate_workflow(workflow: dict[str, Any], *, path: str = "workflow") -> li
     fields = _fields_by_name(workflow)
 
     tasks = _list(workflow.get("tasks"))
+    if not tasks:
+        problems.append(Problem(f"{path}.tasks", "A workflow needs at least one task."))
     keys: dict[str, int] = {}
     for index, task in enumerate(tasks):
         task_path = f"{path}.tasks[{index}]"

@@ -161,6 +161,7 @@ def test_a_good_bundle_has_no_problems() -> None:
         ),
         (lambda b: b["ticket_types"][0].update(title=""), "ticket_types[0].title", "needs a title"),
         (lambda b: b.pop("workflow"), "workflow", "needs a workflow"),
+        (lambda b: b["workflow"].update(tasks=[], transitions=[]), "workflow.tasks", "at least one task"),
     ],
 )
 def test_each_problem_names_its_place(change: Any, path: str, words: str) -> None:

@@ -1,0 +1,165 @@
+"""Each role uses its admin site in a real browser."""
+
+import json
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page, expect
+from pytest_django.live_server_helper import LiveServer
+
+from conftest import make_tenant
+from tests.e2e.conftest import in_db_thread
+from tests.factories import PASSWORD, make_ticket, make_workflow
+from ticketflower.accounts.models import User
+from ticketflower.definitions.models import WorkflowDefinition, WorkflowTransition
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+FIELDS = [
+    {"name": "item", "type": "text", "label": "Item"},
+    {"name": "approved", "type": "boolean", "label": "Approved"},
+]
+
+
+def log_in(page: Page, base: str, email: str) -> None:
+    page.goto(f"{base}/accounts/login/")
+    page.get_by_label("E-mail").fill(email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_role("heading", name="Dashboard")).to_be_visible()
+
+
+def save(page: Page) -> None:
+    page.locator("button[name=_continue]").click()
+
+
+def test_a_designer_builds_a_branching_workflow_fixes_a_condition_and_reverts(
+    page: Page, live_server: LiveServer
+) -> None:
+    tenant = in_db_thread(lambda: make_tenant("Alpha Florists"))
+    base = live_server.url
+    log_in(page, base, tenant.designer.email)
+    page.goto(f"{base}/design/definitions/workflowdefinition/add/")
+    page.locator("input[name=title]").fill("Laptop request")
+    page.locator("textarea[name=fields]").fill(json.dumps(FIELDS))
+    save(page)
+    expect(page.get_by_text("workflow.tasks: A workflow needs at least one task.")).to_be_visible()
+
+    # Three tasks.
+    for index, (key, title) in enumerate(
+        [("approve", "Approve"), ("order", "Order it"), ("decline", "Decline")]
+    ):
+        page.locator("#tasks-group").get_by_text("Add another").click()
+        page.locator(f"input[name=tasks-{index}-key]").fill(key)
+        page.locator(f"input[name=tasks-{index}-title]").fill(title)
+    save(page)
+    expect(page.locator("input[name=tasks-2-key]")).to_have_value("decline")
+
+    # A start and a conditional branch, with a typo in one condition.
+    label = {"approve": "Approve (approve)", "order": "Order it (order)", "decline": "Decline (decline)"}
+    transitions = [
+        ("", "approve", ""),
+        ("approve", "order", "data.approved"),
+        ("approve", "decline", "!data.approved &&"),
+    ]
+    for index, (source, target, condition) in enumerate(transitions):
+        page.locator("#transitions-group").get_by_text("Add another").click()
+        if source:
+            page.locator(f"select[name=transitions-{index}-from_task]").select_option(label=label[source])
+        page.locator(f"select[name=transitions-{index}-to_task]").select_option(label=label[target])
+        page.locator(
+            f"input[name=transitions-{index}-condition], textarea[name=transitions-{index}-condition]"
+        ).fill(condition)
+        page.locator(f"input[name=transitions-{index}-priority]").fill(str(index))
+    save(page)
+    expect(page.get_by_text("workflow.transitions[2].condition")).to_be_visible()
+
+    # Fix it: no more problems.
+    page.locator("[name=transitions-2-condition]").fill("!data.approved")
+    save(page)
+    expect(page.get_by_text("The workflow validates.")).to_be_visible()
+    version = in_db_thread(lambda: WorkflowDefinition.unscoped.get(title="Laptop request").version)
+    assert version >= 3
+
+    # Revert to the version with the typo, from the history page.
+    page.get_by_role("link", name="History").first.click()
+    page.locator("tr", has_text="Added transition").locator("a[href*='/history/']").click()
+    page.locator("button[name=_save], input[name=_save]").first.click()
+    conditions = in_db_thread(
+        lambda: list(
+            WorkflowTransition.unscoped.filter(workflow__title="Laptop request").values_list(
+                "condition", flat=True
+            )
+        )
+    )
+    assert "!data.approved &&" in conditions  # back to the revision before the fix
+    assert in_db_thread(lambda: WorkflowDefinition.unscoped.get(title="Laptop request").version) > version
+
+
+def test_a_designer_uploads_a_broken_bundle_then_a_good_one(
+    page: Page, live_server: LiveServer, tmp_path: Path
+) -> None:
+    tenant = in_db_thread(lambda: make_tenant("Alpha Florists"))
+    base = live_server.url
+    good = (
+        Path(__file__).resolve().parents[2] / "fixtures" / "bundles" / "it-equipment-request.yaml"
+    ).read_text()
+    broken = tmp_path / "broken.yaml"
+    broken.write_text(good.replace("condition: data.approved == true", "condition: data.approved =="))
+    fine = tmp_path / "good.yaml"
+    fine.write_text(good)
+
+    log_in(page, base, tenant.designer.email)
+    page.goto(f"{base}/design/definitions/workflowdefinition/upload/")
+    page.locator("input[name=file]").set_input_files(str(broken))
+    page.get_by_role("button", name="Check the file").click()
+    expect(page.get_by_test_id("upload-problems")).to_contain_text("workflow.transitions[1].condition")
+    assert not in_db_thread(WorkflowDefinition.unscoped.exists)
+
+    page.locator("input[name=file]").set_input_files(str(fine))
+    page.get_by_role("button", name="Check the file").click()
+    expect(page.get_by_test_id("upload-preview")).to_contain_text("task “approve”")
+    page.get_by_role("button", name="Confirm upload").click()
+    expect(page.get_by_text("Uploaded:")).to_be_visible()
+    assert in_db_thread(lambda: WorkflowDefinition.unscoped.get().title) == "IT equipment request"
+
+
+def test_a_company_admin_adds_a_worker_with_roles(page: Page, live_server: LiveServer) -> None:
+    tenant = in_db_thread(lambda: make_tenant("Alpha Florists"))
+    base = live_server.url
+    log_in(page, base, tenant.admin.email)
+    page.goto(f"{base}/company/accounts/user/add/")
+    page.locator("input[name=email]").fill("nia@alpha.test")
+    page.locator("input[name=first_name]").fill("Nia")
+    page.locator("input[name=last_name]").fill("New")
+    page.locator("input[name=password]").fill("tulips-in-the-rain-42")
+    page.locator("input[name=system_roles][value=task_worker]").check()
+    page.locator("input[name=roles]").first.check()
+    page.locator("button[name=_save]").click()
+    expect(page.get_by_text("nia@alpha.test")).to_be_visible()
+    worker = in_db_thread(lambda: User.unscoped.get(email="nia@alpha.test"))
+    assert in_db_thread(lambda: set(worker.system_roles)) == {"task_worker"}
+
+
+def test_a_ticket_admin_and_a_worker_see_their_lists(page: Page, live_server: LiveServer) -> None:
+    tenant = in_db_thread(lambda: make_tenant("Alpha Florists"))
+    in_db_thread(lambda: make_ticket(tenant.member, make_workflow(tenant.designer), worker=tenant.worker))
+    base = live_server.url
+
+    log_in(page, base, tenant.ticket_admin.email)
+    page.goto(f"{base}/tickets/")
+    expect(page.get_by_test_id("dashboard-stats")).to_contain_text("Open tickets")
+    page.goto(f"{base}/tickets/runtime/activeticket/")
+    expect(page.locator("#result_list")).to_contain_text("Request IT equipment")
+    page.goto(f"{base}/tickets/runtime/activetask/")
+    expect(page.locator("#result_list")).to_contain_text("Manager approval")
+    page.get_by_role("button", name="Log out").click() if page.get_by_role(
+        "button", name="Log out"
+    ).count() else None
+
+    page.context.clear_cookies()
+    log_in(page, base, tenant.worker.email)
+    page.goto(f"{base}/worker/runtime/mytask/")
+    expect(page.locator("#result_list")).to_contain_text("Manager approval")
+    # The worker has no ticket-admin site.
+    assert page.goto(f"{base}/tickets/").status == 404  # type: ignore[union-attr]

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from ticketflower.accounts.models import User
-from ticketflower.definitions.bundles import bundle_parse
+from ticketflower.definitions.bundles import bundle_parse, workflow_bundle
 from ticketflower.definitions.models import WorkflowDefinition
 from ticketflower.definitions.services import bundle_import
 from ticketflower.runtime.models import TaskInstance, TicketInstance, WorkflowInstance
@@ -80,7 +80,11 @@ def make_ticket(
     with company_context(workflow.company):
         first = workflow.tasks.order_by("pk").first()
         run = WorkflowInstance.objects.create(
-            workflow=workflow, workflow_version=workflow.version, current_task=first, data={"item": "Laptop"}
+            workflow=workflow,
+            workflow_version=workflow.version,
+            snapshot=workflow_bundle(workflow),
+            current_task=first,
+            data={"item": "Laptop"},
         )
         task = TaskInstance.objects.create(
             workflow_instance=run, task_definition=first, status="OPEN", input_data={"item": "Laptop"}

@@ -157,6 +157,7 @@ class TenantModelAdminMixin:
     """Role-based permissions, company-scoped relations and per-company version history."""
 
     allowed: ClassVar[frozenset[Operation]] = frozenset({"view", "add", "change", "delete"})
+    show_full_result_count = False  # no second COUNT(*) over the whole table on every list page
 
     model: type[models.Model]
     admin_site: TenantAdminSite

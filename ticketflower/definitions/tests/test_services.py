@@ -137,3 +137,16 @@ def test_a_bundle_export_is_plain_data_without_ids(tenant_a: Tenant) -> None:
     assert '"id"' not in text and '"company"' not in text and '"pk"' not in text
     with company_context(tenant_a.company):
         assert TaskDefinition.objects.filter(workflow=workflow).count() == 3
+
+
+def test_a_running_ticket_keeps_the_definition_it_started_with(tenant_a: Tenant) -> None:
+    workflow = make_workflow(tenant_a.designer)
+    ticket = make_ticket(tenant_a.member, workflow)
+    bundle = load_bundle("it-equipment-request.yaml")
+    bundle["workflow"]["transitions"][1]["condition"] = "data.approved && data.estimated_cost < 2000.0"
+    services.bundle_import(actor=tenant_a.designer, bundle=bundle, into=workflow)
+    with company_context(tenant_a.company):
+        run = type(ticket.workflow_instance).objects.get(pk=ticket.workflow_instance_id)  # type: ignore[union-attr]
+        workflow.refresh_from_db()
+    assert run.workflow_version == 1 and workflow.version == 2
+    assert run.snapshot["workflow"]["transitions"][1]["condition"] == "data.approved == true"

@@ -94,6 +94,11 @@ class _DefinitionAdmin(TenantVersionAdmin):
             return True
         return services.may_edit_definition(cast(User, request.user), obj)
 
+    def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        if db_field.name == "workflow":  # new tasks and ticket types go only into editable workflows
+            kwargs["queryset"] = services.editable_workflows(cast(User, request.user))
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
     def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
         super().save_related(request, form, formsets, change)
         problems = services.definition_changed(
@@ -280,6 +285,9 @@ class WorkflowAdmin(_WorkflowVersionMixin, TenantGuardedMixin, TenantImportExpor
         if not self.has_add_permission(request):
             raise Http404("Not found.")
         form = BundleUploadForm(request.POST or None, request.FILES or None)
+        replace_field = form.fields["replace"]
+        if isinstance(replace_field, forms.ModelChoiceField):
+            replace_field.queryset = services.editable_workflows(cast(User, request.user))
         context: dict[str, Any] = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,

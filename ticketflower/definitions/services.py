@@ -12,8 +12,8 @@ from typing import Any
 import reversion
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.db.models import F, ProtectedError
-from guardian.shortcuts import assign_perm
+from django.db.models import F, ProtectedError, QuerySet
+from guardian.shortcuts import assign_perm, get_objects_for_user
 
 from ticketflower.accounts.models import User
 from ticketflower.definitions.bundles import TASK_FIELDS, workflow_bundle
@@ -73,6 +73,14 @@ def may_edit_definition(user: User, definition: Any) -> bool:
         return True
     workflow = definition if isinstance(definition, WorkflowDefinition) else definition.workflow
     return user.has_perm(EDIT_WORKFLOW, workflow)
+
+
+def editable_workflows(user: User) -> QuerySet[WorkflowDefinition]:
+    """The workflows `user` may change (all of the company's unless it restricts editing)."""
+    workflows = WorkflowDefinition.objects.all()
+    if user.company is None or not user.company.restrict_definitions:
+        return workflows
+    return get_objects_for_user(user, EDIT_WORKFLOW, klass=workflows)
 
 
 def definition_changed(*, actor: User, definition: Any, created: bool) -> list[Problem]:
@@ -185,6 +193,8 @@ def bundle_import(
     is exactly what a real import would do.
     """
     require_designer(actor)
+    if into is not None and not may_edit_definition(actor, into):
+        raise PermissionDenied("You may not change this workflow.")
     result = ImportResult(problems=validate_bundle(bundle))
     with acting_as(actor):
         result.problems += _role_problems(bundle)

@@ -1,11 +1,13 @@
 """Per-object permissions (django-guardian): task assignees, and designers in a restricted company."""
 
 import pytest
+from django.core.exceptions import PermissionDenied
 from django.test import Client
 from django.urls import reverse
 
 from conftest import Tenant
 from tests.factories import make_ticket, make_workflow
+from ticketflower.accounts.models import User
 from ticketflower.definitions.models import WorkflowDefinition
 from ticketflower.runtime.models import TaskInstance
 from ticketflower.runtime.services import WORK_ON_TASK, tasks_reassign
@@ -91,3 +93,25 @@ def test_an_unrestricted_company_lets_every_designer_edit(client: Client, tenant
     client.force_login(tenant_a.designer)
     page = client.get(reverse("design:definitions_workflowdefinition_change", args=[workflow.pk]))
     assert page.context["has_change_permission"]
+
+
+def test_in_a_restricted_company_new_tasks_and_uploads_go_only_into_editable_workflows(
+    client: Client, tenant_a: Tenant, restricted: WorkflowDefinition
+) -> None:
+    client.force_login(tenant_a.designer)
+    response = client.post(
+        reverse("design:definitions_taskdefinition_add"),
+        {"workflow": restricted.pk, "key": "sneaky", "title": "Sneaky", "task_type": "FORM", "ext_ref": "[]"},
+    )
+    assert "workflow" in response.context["adminform"].form.errors
+    page = client.get(reverse("design:definitions_workflowdefinition_upload"))
+    with company_context(tenant_a.company):
+        assert list(page.context["form"].fields["replace"].queryset) == []
+    from tests.factories import load_bundle
+    from ticketflower.definitions import services
+
+    designer = User.unscoped.select_related("company").get(pk=tenant_a.designer.pk)  # sees the new setting
+    with pytest.raises(PermissionDenied):
+        services.bundle_import(
+            actor=designer, bundle=load_bundle("it-equipment-request.yaml"), into=restricted
+        )

@@ -10,7 +10,7 @@ from django.contrib import admin, messages
 from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 from unfold.decorators import display
 from unfold.widgets import UnfoldAdminCheckboxSelectMultipleWidget, UnfoldAdminPasswordWidget
@@ -18,6 +18,7 @@ from unfold.widgets import UnfoldAdminCheckboxSelectMultipleWidget, UnfoldAdminP
 from ticketflower.accounts import services as account_services
 from ticketflower.accounts.models import User
 from ticketflower.accounts.selectors import company_users, email_is_taken, is_last_active_admin
+from ticketflower.admin_sites.dashboards import company_dashboard
 from ticketflower.admin_sites.resources import CompanyRoleResource, UserExportResource
 from ticketflower.tenancy import services as tenancy_services
 from ticketflower.tenancy.admin import (
@@ -36,10 +37,8 @@ class CompanySite(TenantAdminSite):
     index_title = _("Company")
     index_template = "admin_sites/dashboard.html"
 
-    def index(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
-        from ticketflower.admin_sites.dashboards import company_dashboard
-
-        return super().index(request, {**company_dashboard(), **(extra_context or {})})
+    def dashboard(self, request: HttpRequest) -> dict[str, Any]:
+        return company_dashboard()
 
 
 company_site = CompanySite(name="company")

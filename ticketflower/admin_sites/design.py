@@ -20,6 +20,7 @@ from unfold.decorators import action, display
 from unfold.widgets import UnfoldAdminTextInputWidget
 
 from ticketflower.accounts.models import User
+from ticketflower.admin_sites.dashboards import design_dashboard
 from ticketflower.admin_sites.resources import TaskResource, TicketTypeResource, WorkflowResource
 from ticketflower.definitions import services
 from ticketflower.definitions.bundles import BundleSyntaxError, bundle_dump, bundle_parse, workflow_bundle
@@ -51,10 +52,8 @@ class DesignSite(TenantAdminSite):
     index_title = _("Design")
     index_template = "admin_sites/dashboard.html"
 
-    def index(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
-        from ticketflower.admin_sites.dashboards import design_dashboard
-
-        return super().index(request, {**design_dashboard(), **(extra_context or {})})
+    def dashboard(self, request: HttpRequest) -> dict[str, Any]:
+        return design_dashboard()
 
 
 design_site = DesignSite(name="design")

@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from unfold.decorators import action, display
 
 from ticketflower.accounts.models import User
+from ticketflower.admin_sites.dashboards import tickets_dashboard
 from ticketflower.admin_sites.resources import TaskExportResource, TicketExportResource
 from ticketflower.runtime import services as runtime_services
 from ticketflower.runtime.models import (
@@ -35,10 +36,8 @@ class TicketsSite(TenantAdminSite):
     index_title = _("Tickets")
     index_template = "admin_sites/dashboard.html"
 
-    def index(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
-        from ticketflower.admin_sites.dashboards import tickets_dashboard
-
-        return super().index(request, {**tickets_dashboard(), **(extra_context or {})})
+    def dashboard(self, request: HttpRequest) -> dict[str, Any]:
+        return tickets_dashboard()
 
 
 tickets_site = TicketsSite(name="tickets")

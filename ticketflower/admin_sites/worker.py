@@ -4,11 +4,12 @@ from typing import Any, cast
 
 from django.contrib import admin
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 from guardian.shortcuts import get_objects_for_user
 
 from ticketflower.accounts.models import User
+from ticketflower.admin_sites.dashboards import worker_dashboard
 from ticketflower.runtime.models import MyTask
 from ticketflower.runtime.selectors import worker_tasks
 from ticketflower.runtime.services import WORK_ON_TASK
@@ -23,11 +24,8 @@ class WorkerSite(TenantAdminSite):
     index_title = _("My work")
     index_template = "admin_sites/dashboard.html"
 
-    def index(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
-        from ticketflower.admin_sites.dashboards import worker_dashboard
-
-        context = worker_dashboard(cast(User, request.user))
-        return super().index(request, {**context, **(extra_context or {})})
+    def dashboard(self, request: HttpRequest) -> dict[str, Any]:
+        return worker_dashboard(cast(User, request.user))
 
 
 worker_site = WorkerSite(name="worker")

@@ -97,6 +97,13 @@ class TenantAdminSite(UnfoldAdminSite):
 
         return guarded
 
+    def dashboard(self, request: HttpRequest) -> dict[str, Any]:
+        """What this site's front page shows; each role site says which numbers."""
+        return {}
+
+    def index(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
+        return super().index(request, {**self.dashboard(request), **(extra_context or {})})
+
     def login(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
         if request.user.is_authenticated:
             raise Http404("Not found.")  # logged in, but this site is not theirs

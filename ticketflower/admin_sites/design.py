@@ -14,6 +14,7 @@ from django.forms.models import BaseInlineFormSet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
+from django.utils.text import slugify
 from django.utils.translation import gettext_lazy as _
 from reversion.models import Version
 from unfold.decorators import action, display
@@ -100,23 +101,44 @@ class _DefinitionAdmin(TenantVersionAdmin):
 
     def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
         super().save_related(request, form, formsets, change)
-        problems = services.definition_changed(
-            actor=cast(User, request.user), definition=form.instance, created=not change
+        actor = cast(User, request.user)
+        edited = [obj for formset in formsets for obj, _fields in formset.changed_objects]
+        services.parts_changed(
+            actor=actor, definitions=[obj for obj in edited if isinstance(obj, TaskDefinition)]
         )
+        problems = services.definition_changed(actor=actor, definition=form.instance, created=not change)
         _report(request, problems, ok=str(_("The workflow validates.")))
 
+    def delete_model(self, request: HttpRequest, obj: Any) -> None:
+        super().delete_model(request, obj)
+        if not isinstance(obj, WorkflowDefinition):
+            services.definition_removed(actor=cast(User, request.user), workflow=obj.workflow)
 
-class _WorkflowVersionMixin:
-    """A revert is a new change: version numbers keep growing (history leaves them out)."""
+    def delete_queryset(self, request: HttpRequest, queryset: Any) -> None:
+        workflows = {obj.workflow for obj in queryset} if self.model is not WorkflowDefinition else set()
+        super().delete_queryset(request, queryset)
+        for workflow in workflows:
+            services.definition_removed(actor=cast(User, request.user), workflow=workflow)
 
     def revision_view(
         self, request: HttpRequest, object_id: str, version_id: str, extra_context: Any = None
     ) -> Any:
-        workflow = get_owned_or_404(WorkflowDefinition, pk=object_id)
-        before = {task.pk: task.version for task in workflow.tasks.all()}
-        response = super().revision_view(request, object_id, version_id, extra_context)  # type: ignore[misc]
+        version = self._own_version_or_404(version_id, object_id=object_id)
+        return self._numbered_revert(
+            request, version, super().revision_view, object_id, version_id, extra_context
+        )
+
+    def recover_view(self, request: HttpRequest, version_id: str, extra_context: Any = None) -> Any:
+        version = self._own_version_or_404(version_id)
+        return self._numbered_revert(request, version, super().recover_view, version_id, extra_context)
+
+    @staticmethod
+    def _numbered_revert(request: HttpRequest, version: Version, view: Any, *args: Any) -> Any:
+        """Run reversion's revert view; on success, number every restored definition anew."""
+        before = services.versions_before_revert(version.revision)
+        response = view(request, *args)
         if request.method == "POST" and response.status_code == 302:
-            services.versions_after_revert(workflow=workflow, version=workflow.version, task_versions=before)
+            services.versions_after_revert(before)
         return response
 
 
@@ -153,7 +175,7 @@ class TransitionInline(TenantTabularInline):
 
 
 @admin.register(WorkflowDefinition, site=design_site)
-class WorkflowAdmin(_WorkflowVersionMixin, TenantGuardedMixin, TenantImportExportMixin, _DefinitionAdmin):
+class WorkflowAdmin(TenantGuardedMixin, TenantImportExportMixin, _DefinitionAdmin):
     resource_classes = [WorkflowResource]
     list_display = ["title", "status", "version", "task_count", "updated_at"]
     list_filter = ["status"]
@@ -274,9 +296,7 @@ class WorkflowAdmin(_WorkflowVersionMixin, TenantGuardedMixin, TenantImportExpor
         as_yaml = request.GET.get("format") == "yaml"
         body = bundle_dump(workflow_bundle(workflow), as_yaml=as_yaml)
         response = HttpResponse(body, content_type="application/yaml" if as_yaml else "application/json")
-        filename = (
-            f"{workflow.title.lower().replace(' ', '-')[:60] or 'workflow'}.{'yaml' if as_yaml else 'json'}"
-        )
+        filename = f"{slugify(workflow.title)[:60] or 'workflow'}.{'yaml' if as_yaml else 'json'}"
         response["Content-Disposition"] = f'attachment; filename="{filename}"'
         return response
 
@@ -357,6 +377,9 @@ class WorkflowAdmin(_WorkflowVersionMixin, TenantGuardedMixin, TenantImportExpor
         return TemplateResponse(request, "admin_sites/compare.html", context)
 
 
+MAX_BUNDLE_BYTES = 1_000_000
+
+
 class BundleUploadForm(forms.Form):
     file = forms.FileField(label=_("Bundle file (.json or .yaml)"), required=False)
     text = forms.CharField(widget=forms.HiddenInput, required=False)
@@ -374,8 +397,9 @@ class BundleUploadForm(forms.Form):
         upload = cleaned.get("file")
         if upload is None and not cleaned.get("text"):
             raise forms.ValidationError(_("Choose a file to upload."))
-        if upload is not None and upload.size > 2_000_000:
-            raise forms.ValidationError(_("A bundle may be at most 2 MB."))
+        # The confirmation step posts the text back; it must stay under Django's 2.5 MB POST limit.
+        if upload is not None and upload.size > MAX_BUNDLE_BYTES:
+            raise forms.ValidationError(_("A bundle may be at most 1 MB."))
         return cleaned
 
     def bundle_text(self) -> str:

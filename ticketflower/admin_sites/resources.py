@@ -2,6 +2,7 @@
 
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from import_export import fields, widgets
 
 from ticketflower.accounts.models import User
@@ -14,6 +15,13 @@ from ticketflower.tenancy.resources import TenantResource
 
 class _DefinitionResource(TenantResource):
     """Imported definitions are recorded, versioned and validated like edits in the admin."""
+
+    def before_save_instance(self, instance: Any, row: Any, **kwargs: Any) -> None:
+        # A restricted company's designers import only into workflows they may edit.
+        user = kwargs.get("user")
+        exists = instance.pk is not None or not isinstance(instance, WorkflowDefinition)
+        if isinstance(user, User) and exists:
+            services.require_edit_right(user, instance)
 
     def after_save_instance(self, instance: Any, row: Any, **kwargs: Any) -> None:
         user = kwargs.get("user")
@@ -99,6 +107,13 @@ class CompanyRoleResource(TenantResource):
     class Meta:
         model = CompanyRole
         fields = ("name", "description")
+
+    def before_save_instance(self, instance: Any, row: Any, **kwargs: Any) -> None:
+        # The unique constraint spans the company column, which imports never set: check here
+        # so a clash is a row error with the reason, not a database error.
+        clash = CompanyRole.objects.filter(name__iexact=instance.name).exclude(pk=instance.pk)
+        if clash.exists():
+            raise ValidationError({"name": "Your company already has a role with this name."})
 
 
 class UserExportResource(TenantResource):

@@ -46,6 +46,8 @@ def bundle_parse(text: str, *, filename: str = "") -> dict[str, Any]:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
         raise BundleSyntaxError(f"Not valid YAML: {where}{getattr(exc, 'problem', exc)}.") from exc
+    except RecursionError as exc:
+        raise BundleSyntaxError("The file is nested too deeply to be a bundle.") from exc
     if not isinstance(data, dict):
         raise BundleSyntaxError("A bundle is an object with a workflow and its ticket types.")
     if data.get("format", FORMAT) != FORMAT:

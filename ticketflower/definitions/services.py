@@ -11,9 +11,10 @@ from typing import Any
 
 import reversion
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
+from django.db import DataError, IntegrityError, transaction
 from django.db.models import F, ProtectedError, QuerySet
 from guardian.shortcuts import assign_perm, get_objects_for_user
+from reversion.models import Version
 
 from ticketflower.accounts.models import User
 from ticketflower.definitions.bundles import TASK_FIELDS, workflow_bundle
@@ -75,6 +76,11 @@ def may_edit_definition(user: User, definition: Any) -> bool:
     return user.has_perm(EDIT_WORKFLOW, workflow)
 
 
+def require_edit_right(actor: User, definition: Any) -> None:
+    if not may_edit_definition(actor, definition):
+        raise PermissionDenied("You may not change this workflow.")
+
+
 def editable_workflows(user: User) -> QuerySet[WorkflowDefinition]:
     """The workflows `user` may change (all of the company's unless it restricts editing)."""
     workflows = WorkflowDefinition.objects.all()
@@ -98,18 +104,49 @@ def definition_changed(*, actor: User, definition: Any, created: bool) -> list[P
         elif not created and model in (WorkflowDefinition, TaskDefinition, TicketDefinition):
             model.objects.filter(pk=definition.pk).update(version=F("version") + 1)
         workflow = definition if isinstance(definition, WorkflowDefinition) else definition.workflow
-        if not isinstance(definition, WorkflowDefinition) and not created:
+        if not isinstance(definition, WorkflowDefinition):  # a new or changed part is a new workflow
             WorkflowDefinition.objects.filter(pk=workflow.pk).update(version=F("version") + 1)
         return _demote_if_invalid(workflow)
 
 
-def versions_after_revert(
-    *, workflow: WorkflowDefinition, version: int, task_versions: dict[int, int]
-) -> None:
-    """After a revert, number the workflow and each task one past what they had before it."""
-    WorkflowDefinition.objects.filter(pk=workflow.pk).update(version=version + 1)
-    for task in workflow.tasks.all():
-        TaskDefinition.objects.filter(pk=task.pk).update(version=task_versions.get(task.pk, 0) + 1)
+def definition_removed(*, actor: User, workflow: WorkflowDefinition) -> list[Problem]:
+    """After a task or ticket type is deleted: the workflow is a new version, re-validated."""
+    with acting_as(actor):
+        WorkflowDefinition.objects.filter(pk=workflow.pk).update(version=F("version") + 1)
+        return _demote_if_invalid(workflow)
+
+
+def parts_changed(*, actor: User, definitions: list[Any]) -> None:
+    """Tasks or ticket types edited inline in their workflow's form: each is a new version."""
+    with acting_as(actor):
+        for definition in definitions:
+            type(definition).objects.filter(pk=definition.pk).update(version=F("version") + 1)
+
+
+VERSIONED = (WorkflowDefinition, TaskDefinition, TicketDefinition)
+
+
+def versions_before_revert(revision: Any) -> dict[tuple[type[Any], int], int]:
+    """The current version numbers of the definitions a revision would restore."""
+    before = {}
+    for version in revision.version_set.all():
+        model = version._model
+        if model in VERSIONED:
+            pk = int(version.object_id)
+            current = model.objects.filter(pk=pk).values_list("version", flat=True).first()
+            recorded = Version.objects.get_for_object_reference(model, pk).count()
+            before[(model, pk)] = max(current or 0, recorded)
+    return before
+
+
+def versions_after_revert(before: dict[tuple[type[Any], int], int]) -> None:
+    """A revert is a new change: every restored definition is numbered past what it had.
+
+    History leaves `version` out, so a reverted row comes back with the default; this puts
+    each one at its highest number so far plus one.
+    """
+    for (model, pk), number in before.items():
+        model.objects.filter(pk=pk).update(version=number + 1)
 
 
 def _demote_if_invalid(workflow: WorkflowDefinition) -> list[Problem]:
@@ -124,6 +161,7 @@ def _demote_if_invalid(workflow: WorkflowDefinition) -> list[Problem]:
 def workflow_activate(*, actor: User, workflow: WorkflowDefinition) -> list[Problem]:
     """Make a workflow (and its ticket types) active, unless it has problems: then nothing changes."""
     require_designer(actor)
+    require_edit_right(actor, workflow)
     with acting_as(actor):
         workflow = WorkflowDefinition.objects.select_for_update().get(pk=workflow.pk)
         problems = workflow_problems(workflow)
@@ -138,6 +176,7 @@ def workflow_activate(*, actor: User, workflow: WorkflowDefinition) -> list[Prob
 @transaction.atomic
 def workflow_deactivate(*, actor: User, workflow: WorkflowDefinition) -> None:
     require_designer(actor)
+    require_edit_right(actor, workflow)
     with acting_as(actor):
         workflow = WorkflowDefinition.objects.select_for_update().get(pk=workflow.pk)
         with company_revision(user=actor, comment="Made a draft"):
@@ -150,6 +189,7 @@ def workflow_deactivate(*, actor: User, workflow: WorkflowDefinition) -> None:
 def ticket_type_activate(*, actor: User, ticket_type: TicketDefinition) -> list[Problem]:
     """A ticket type is offered to submitters only when it and its workflow are active."""
     require_designer(actor)
+    require_edit_right(actor, ticket_type)
     with acting_as(actor):
         ticket_type = TicketDefinition.objects.select_for_update().get(pk=ticket_type.pk)
         problems = ticket_type_problems(ticket_type)
@@ -193,8 +233,8 @@ def bundle_import(
     is exactly what a real import would do.
     """
     require_designer(actor)
-    if into is not None and not may_edit_definition(actor, into):
-        raise PermissionDenied("You may not change this workflow.")
+    if into is not None:
+        require_edit_right(actor, into)
     result = ImportResult(problems=validate_bundle(bundle))
     with acting_as(actor):
         result.problems += _role_problems(bundle)
@@ -214,6 +254,11 @@ def bundle_import(
                     "workflow", f"This upload would remove definitions that tickets already use: {names}."
                 )
             )
+            result.created, result.updated, result.deleted, result.workflow = [], [], [], None
+        except (DataError, IntegrityError) as exc:  # after ProtectedError, its subclass
+            # Validation checks types and sizes first; this is the database's last word.
+            message = str(exc).splitlines()[0]
+            result.problems.append(Problem("workflow", f"The database refused this bundle: {message}"))
             result.created, result.updated, result.deleted, result.workflow = [], [], [], None
     return result
 

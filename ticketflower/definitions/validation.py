@@ -6,6 +6,8 @@ carries a path such as `workflow.tasks[2].condition` so a person (or the assista
 exactly that spot. A definition with problems can be saved as a draft, never made active.
 """
 
+import json
+import re
 from collections import deque
 from dataclasses import dataclass
 from typing import Any
@@ -30,17 +32,167 @@ class Problem:
         return f"{self.path}: {self.message}"
 
 
-def validate_bundle(bundle: dict[str, Any]) -> list[Problem]:
-    """Every problem of a bundle: its workflow, tasks, transitions and ticket types."""
-    problems: list[Problem] = []
-    workflow = bundle.get("workflow")
-    if not isinstance(workflow, dict):
-        return [Problem("workflow", "A bundle needs a workflow.")]
+def validate_bundle(bundle: Any) -> list[Problem]:
+    """Every problem of a bundle: its shape first, then its workflow, tasks, transitions and ticket types."""
+    problems = shape_problems(bundle)
+    if problems:  # the deeper checks assume the right types and sizes
+        return sorted(problems)
+    workflow = bundle["workflow"]
     problems += validate_workflow(workflow, path="workflow")
     fields = _fields_by_name(workflow)
+    titles: set[str] = set()
     for index, ticket_type in enumerate(_list(bundle.get("ticket_types"))):
-        problems += validate_ticket_type(ticket_type, fields, path=f"ticket_types[{index}]")
+        path = f"ticket_types[{index}]"
+        problems += validate_ticket_type(ticket_type, fields, path=path)
+        if ticket_type.get("title") in titles:
+            problems.append(
+                Problem(f"{path}.title", f"Two ticket types are called {ticket_type['title']!r}.")
+            )
+        titles.add(ticket_type.get("title"))
     return sorted(problems)
+
+
+# --- shape: types, sizes and JSON-ness of every value, before anything looks inside -------
+
+_TEXT = (str, None)  # any length
+_OPTIONAL_INT = (int, None, "optional")
+
+# key: (type, max length or range, required)
+WORKFLOW_SHAPE: dict[str, tuple[Any, ...]] = {
+    "title": (str, 255, True),
+    "description": (str, None, False),
+    "ext_ref": (list, None, False),
+    "fields": (list, None, False),
+    "display_layout": (str, None, False),
+    "tasks": (list, None, False),
+    "transitions": (list, None, False),
+    "status": (str, 16, False),
+}
+FIELD_SHAPE = {
+    "name": (str, 63, True),
+    "type": (str, 32, True),
+    "label": (str, 255, False),
+    "required": (bool, None, False),
+    "help_text": (str, 1000, False),
+    "options": (list, None, False),
+}
+TASK_SHAPE = {
+    "key": (str, 64, True),
+    "title": (str, 255, True),
+    "type": (str, 16, True),
+    "description": (str, None, False),
+    "ext_ref": (list, None, False),
+    "input_schema": (dict, None, False),
+    "output_schema": (dict, None, False),
+    "edit_layout": (str, None, False),
+    "display_layout": (str, None, False),
+    "action_url": (str, 2000, False),
+    "timeout_seconds": (int, (1, MAX_TIMEOUT_SECONDS), False),
+}
+TRANSITION_SHAPE = {
+    "from": (str, 64, False),
+    "to": (str, 64, True),
+    "condition": (str, 10_000, False),
+    "priority": (int, (-(2**31), 2**31 - 1), False),
+}
+TICKET_TYPE_SHAPE = {
+    "title": (str, 255, True),
+    "description": (str, None, False),
+    "ext_ref": (list, None, False),
+    "fields": (list, None, False),
+    "allowed_roles": (list, None, False),
+    "edit_layout": (str, None, False),
+    "display_layout": (str, None, False),
+    "status": (str, 16, False),
+}
+KEY_PATTERN = re.compile(r"^[-a-zA-Z0-9_]+$")
+
+
+def shape_problems(bundle: Any) -> list[Problem]:
+    """Wrong types, sizes and non-JSON values, each with its place."""
+    if not isinstance(bundle, dict):
+        return [Problem("bundle", "A bundle is an object with a workflow and its ticket types.")]
+    try:
+        json.dumps(bundle, allow_nan=False)
+    except (TypeError, ValueError, RecursionError) as exc:
+        return [
+            Problem("bundle", f"Only plain JSON values are allowed (quote dates; no NaN or Infinity): {exc}")
+        ]
+    workflow = bundle.get("workflow")
+    if not isinstance(workflow, dict):
+        return [Problem("workflow", "A bundle needs a workflow (an object).")]
+    problems = _shape(workflow, WORKFLOW_SHAPE, "workflow")
+    for name, shape in (("fields", FIELD_SHAPE), ("tasks", TASK_SHAPE), ("transitions", TRANSITION_SHAPE)):
+        for index, item in enumerate(
+            workflow.get(name) or [] if isinstance(workflow.get(name), list) else []
+        ):
+            problems += _shape(item, shape, f"workflow.{name}[{index}]")
+    for index, task in enumerate(_dicts(workflow.get("tasks"))):
+        key = task.get("key")
+        if isinstance(key, str) and key and not KEY_PATTERN.match(key):
+            problems.append(
+                Problem(f"workflow.tasks[{index}].key", "A key has only letters, digits, - and _.")
+            )
+    for index, field in enumerate(_dicts(workflow.get("fields"))):
+        options = field.get("options")
+        if options is not None and not all(isinstance(o, str) for o in options if isinstance(options, list)):
+            problems.append(Problem(f"workflow.fields[{index}].options", "Options are a list of texts."))
+    ticket_types = bundle.get("ticket_types")
+    if ticket_types is not None and not isinstance(ticket_types, list):
+        problems.append(Problem("ticket_types", "The ticket types are a list."))
+    for index, ticket_type in enumerate(ticket_types if isinstance(ticket_types, list) else []):
+        path = f"ticket_types[{index}]"
+        problems += _shape(ticket_type, TICKET_TYPE_SHAPE, path)
+        if not isinstance(ticket_type, dict):
+            continue
+        for f_index, entry in enumerate(
+            ticket_type.get("fields") or [] if isinstance(ticket_type.get("fields"), list) else []
+        ):
+            if not isinstance(entry, dict) or not isinstance(entry.get("field"), str):
+                problems.append(
+                    Problem(
+                        f"{path}.fields[{f_index}]",
+                        'Each entry is {"field": name}, with an optional "preset".',
+                    )
+                )
+        roles = ticket_type.get("allowed_roles")
+        for r_index, role in enumerate(roles if isinstance(roles, list) else []):
+            if not isinstance(role, str) or not 0 < len(role) <= 100:
+                problems.append(
+                    Problem(
+                        f"{path}.allowed_roles[{r_index}]",
+                        "A role is named by its name (text, up to 100 characters).",
+                    )
+                )
+    return problems
+
+
+def _shape(item: Any, shape: dict[str, tuple[Any, ...]], path: str) -> list[Problem]:
+    if not isinstance(item, dict):
+        return [Problem(path, "This must be an object.")]
+    problems = []
+    for key, (kind, limit, required) in shape.items():
+        value = item.get(key)
+        if value is None:
+            if required:
+                problems.append(Problem(f"{path}.{key}", "This is required."))
+            continue
+        if kind is int and (isinstance(value, bool) or not isinstance(value, int)):
+            problems.append(Problem(f"{path}.{key}", "This must be a whole number."))
+        elif kind is not int and not isinstance(value, kind):
+            problems.append(Problem(f"{path}.{key}", f"This must be {_KIND_NAMES[kind]}."))
+        elif isinstance(limit, int) and len(value) > limit:
+            problems.append(Problem(f"{path}.{key}", f"At most {limit} characters."))
+        elif isinstance(limit, tuple) and not limit[0] <= value <= limit[1]:
+            problems.append(Problem(f"{path}.{key}", f"This must be from {limit[0]} to {limit[1]}."))
+    return problems
+
+
+_KIND_NAMES = {str: "text", list: "a list", dict: "an object", bool: "true or false"}
+
+
+def _dicts(value: Any) -> list[dict[str, Any]]:
+    return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
 
 
 def validate_workflow(workflow: dict[str, Any], *, path: str = "workflow") -> list[Problem]:
@@ -137,6 +289,10 @@ def _check_task(task: dict[str, Any], fields: dict[str, dict[str, Any]], path: s
     ):
         template = task.get(name)
         if template is None:
+            continue
+        if "**" in json.dumps(template):
+            # JSON-e's power operator can build numbers of any size: not in TicketFlower.
+            problems.append(Problem(f"{path}.{name}", "The ** operator is not allowed in transforms."))
             continue
         try:
             transform_render(template, context)
@@ -275,7 +431,13 @@ def _check_schema(schema: Any, fields: dict[str, dict[str, Any]], path: str) -> 
             continue
         expected = value_schema(fields[name]).get("type")
         declared = property_schema.get("type") if isinstance(property_schema, dict) else None
-        compatible = declared is None or declared == expected or {declared, expected} == {"number", "integer"}
+        declared_types = set(declared) if isinstance(declared, list) else {declared}
+        numeric = {"number", "integer"}
+        compatible = (
+            declared is None
+            or expected in declared_types
+            or bool(declared_types & numeric and expected in numeric)
+        )
         if not compatible:
             problems.append(
                 Problem(
@@ -284,7 +446,7 @@ def _check_schema(schema: Any, fields: dict[str, dict[str, Any]], path: str) -> 
                 )
             )
     for name in schema.get("required") or []:
-        if name not in fields:
+        if not isinstance(name, str) or name not in fields:
             problems.append(
                 Problem(f"{path}.required", f'Unknown field "{name}": not a field of the workflow.')
             )

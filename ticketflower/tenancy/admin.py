@@ -19,6 +19,7 @@ Nothing here keeps request state on the shared ModelAdmin instance.
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import wraps
@@ -31,6 +32,7 @@ from django.contrib.auth.views import redirect_to_login
 from django.contrib.contenttypes.models import ContentType
 from django.core.cache import cache
 from django.core.exceptions import BadRequest, ImproperlyConfigured
+from django.core.paginator import InvalidPage
 from django.db import models
 from django.forms import Field as FormField
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, HttpResponseRedirect
@@ -57,6 +59,22 @@ Operation = str  # "view", "add", "change" or "delete"
 
 def is_company_scoped(model: type[models.Model]) -> bool:
     return isinstance(model._default_manager, CompanyScopedManager)
+
+
+class StrictJSONFormField(forms.JSONField):
+    """JSON as PostgreSQL stores it: NaN and Infinity are a field error, not a database crash."""
+
+    def to_python(self, value: Any) -> Any:
+        if isinstance(value, str) and value.strip():
+            try:
+                json.loads(value, parse_constant=_refuse_constant)
+            except ValueError as exc:
+                raise forms.ValidationError(f"Enter valid JSON: {exc}", code="invalid") from exc
+        return super().to_python(value)
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON value")
 
 
 def refuse_unscoped_relation(model: type[models.Model], db_field: models.Field[Any, Any]) -> None:
@@ -157,7 +175,10 @@ class TenantAdminSite(UnfoldAdminSite):
         term = (request.GET.get("s") or "").lower()
         key = hashlib.sha256(force_bytes(f"{request.user.pk}_{term}")).hexdigest()
         cache.delete(f"unfold_search_{key}")
-        return super().search(request, extra_context)
+        try:
+            return super().search(request, extra_context)
+        except InvalidPage as exc:
+            raise BadRequest("No such page of search results.") from exc
 
 
 class TenantModelAdminMixin:
@@ -174,8 +195,12 @@ class TenantModelAdminMixin:
     def _may(self, request: HttpRequest, operation: Operation, obj: Any = None) -> bool:
         if operation not in self.allowed or not self.admin_site.has_permission(request):
             return False
-        if obj is None or isinstance(obj, str):  # unfold passes a pk string for detail actions
+        if obj is None:
             return True
+        if isinstance(obj, str):  # unfold's detail actions pass the pk: judge the real object
+            obj = self.get_object(request, obj)  # type: ignore[attr-defined]
+            if obj is None:
+                raise Http404("Not found.")  # missing and another company's alike
         return self.has_object_permission(request, obj, operation)
 
     def has_object_permission(self, request: HttpRequest, obj: Any, operation: Operation) -> bool:
@@ -203,6 +228,8 @@ class TenantModelAdminMixin:
         self, db_field: models.Field[Any, Any], request: HttpRequest, **kwargs: Any
     ) -> FormField | None:
         refuse_unscoped_relation(self.model, db_field)
+        if isinstance(db_field, models.JSONField):
+            kwargs["form_class"] = StrictJSONFormField
         return super().formfield_for_dbfield(db_field, request, **kwargs)  # type: ignore[misc]
 
     # --- version history (django-reversion) ---------------------------------------------
@@ -303,15 +330,19 @@ class TenantGuardedMixin(GuardedModelAdminMixin):
         return NoGroupForm
 
     def obj_perms_manage_view(self, request: HttpRequest, object_pk: str) -> Any:
-        if self.get_object(request, object_pk) is None:  # type: ignore[attr-defined]
-            raise Http404("Not found.")
+        self._changeable_or_404(request, object_pk)
         return super().obj_perms_manage_view(request, object_pk)
 
     def obj_perms_manage_user_view(self, request: HttpRequest, object_pk: str, user_id: str) -> Any:
-        if self.get_object(request, object_pk) is None:  # type: ignore[attr-defined]
-            raise Http404("Not found.")
+        self._changeable_or_404(request, object_pk)
         get_owned_or_404(User, pk=user_id)
         return super().obj_perms_manage_user_view(request, object_pk, user_id)
+
+    def _changeable_or_404(self, request: HttpRequest, object_pk: str) -> None:
+        """Only someone who may change the object hands out rights on it."""
+        obj = self.get_object(request, object_pk)  # type: ignore[attr-defined]
+        if obj is None or not self.has_change_permission(request, obj):  # type: ignore[attr-defined]
+            raise Http404("Not found.")
 
 
 class NoGroupForm(forms.Form):

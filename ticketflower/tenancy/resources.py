@@ -5,8 +5,8 @@
   inside the company.
 - A file never chooses a company or a primary key: `company`, `id` and `pk` are not fields,
   rows are matched by natural keys (`import_id_fields`), new rows take the current company.
-- Every import is one revision of the company; a dry run writes nothing (the import runs in
-  a transaction that is rolled back) and lists row errors first.
+- Every imported row is one revision of the company; a dry run writes nothing (the import
+  runs in a transaction that is rolled back) and lists row errors first.
 """
 
 from typing import Any, ClassVar
@@ -35,6 +35,7 @@ class TenantResource(resources.ModelResource):
     def get_import_id_fields(self) -> list[str]:
         return list(self.natural_keys)
 
-    def import_data(self, dataset: Any, *args: Any, **kwargs: Any) -> Any:
+    def import_row(self, row: Any, instance_loader: Any, **kwargs: Any) -> Any:
+        # One revision per row: reverting one row later never reverts its neighbours.
         with company_revision(user=kwargs.get("user"), comment="Imported from a file"):
-            return super().import_data(dataset, *args, **kwargs)
+            return super().import_row(row, instance_loader, **kwargs)

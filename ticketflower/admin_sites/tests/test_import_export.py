@@ -95,3 +95,14 @@ def test_exports_hold_only_the_companys_rows(client: Client, tenant_a: Tenant, t
     text = people.content.decode()
     assert "admin@alpha-florists.test" in text and "bravo" not in text.lower()
     assert "password" not in text.lower()
+
+
+def test_a_role_name_clash_is_a_row_error_with_the_reason(client: Client, tenant_a: Tenant) -> None:
+    client.force_login(tenant_a.admin)
+    preview = import_csv(
+        client, "company:tenancy_companyrole_import", "name,description\nALPHA STAFF,Same name\n"
+    )
+    result = preview.context["result"]
+    assert result.has_validation_errors()
+    assert "already has a role with this name" in preview.content.decode()
+    assert CompanyRole.unscoped.filter(company=tenant_a.company).count() == 1

@@ -115,3 +115,51 @@ def test_in_a_restricted_company_new_tasks_and_uploads_go_only_into_editable_wor
         services.bundle_import(
             actor=designer, bundle=load_bundle("it-equipment-request.yaml"), into=restricted
         )
+
+
+def test_a_restricted_designer_cannot_grant_themselves_the_right_or_act_on_the_workflow(
+    client: Client, tenant_a: Tenant, restricted: WorkflowDefinition
+) -> None:
+    client.force_login(tenant_a.designer)
+    perms_url = reverse("design:definitions_workflowdefinition_permissions", args=[restricted.pk])
+    manage_url = reverse(
+        "design:definitions_workflowdefinition_permissions_manage_user",
+        args=[restricted.pk, tenant_a.designer.pk],
+    )
+    assert client.get(perms_url).status_code == 404
+    assert client.post(manage_url, {"permissions": ["change_workflowdefinition"]}).status_code == 404
+    assert not tenant_a.designer.has_perm("definitions.change_workflowdefinition", restricted)
+    base = f"/design/definitions/workflowdefinition/{restricted.pk}"
+    assert client.post(f"{base}/activate/").status_code == 403
+    assert client.post(f"{base}/deactivate/").status_code == 403
+    assert WorkflowDefinition.unscoped.get(pk=restricted.pk).status == "draft"
+    from ticketflower.definitions import services
+
+    designer = User.unscoped.select_related("company").get(pk=tenant_a.designer.pk)
+    with pytest.raises(PermissionDenied):
+        services.workflow_activate(actor=designer, workflow=restricted)
+
+
+def test_a_restricted_designer_cannot_import_into_a_workflow_they_may_not_edit(
+    client: Client, tenant_a: Tenant, restricted: WorkflowDefinition
+) -> None:
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    client.force_login(tenant_a.designer)
+    rows = "workflow,key,title,task_type\nIT equipment request,sneaky,Sneaky,FORM\n"
+    upload = SimpleUploadedFile("rows.csv", rows.encode(), content_type="text/csv")
+    preview = client.post(
+        reverse("design:definitions_taskdefinition_import"),
+        {"import_file": upload, "format": "0", "resource": "0"},
+    )
+    result = preview.context["result"]
+    assert result.has_errors()
+    assert "You may not change this workflow" in str(result.row_errors()[0][1][0].error)
+    update = "title,description\nIT equipment request,Hijacked\n"
+    upload = SimpleUploadedFile("rows.csv", update.encode(), content_type="text/csv")
+    preview = client.post(
+        reverse("design:definitions_workflowdefinition_import"),
+        {"import_file": upload, "format": "0", "resource": "0"},
+    )
+    assert preview.context["result"].has_errors()
+    assert WorkflowDefinition.unscoped.get(pk=restricted.pk).description != "Hijacked"

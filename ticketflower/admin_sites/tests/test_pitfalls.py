@@ -14,8 +14,9 @@ from django.urls import reverse
 from reversion.models import Version
 
 from conftest import Tenant
-from tests.factories import make_ticket, make_workflow
+from tests.factories import load_bundle, make_ticket, make_workflow
 from ticketflower.definitions.models import TaskDefinition, WorkflowDefinition
+from ticketflower.definitions.services import bundle_import
 from ticketflower.runtime.models import TaskInstance
 from ticketflower.tenancy.context import company_context
 
@@ -24,9 +25,11 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def b_workflow(tenant_b: Tenant) -> WorkflowDefinition:
-    workflow = make_workflow(tenant_b.designer)
-    with company_context(tenant_b.company):
-        WorkflowDefinition.objects.filter(pk=workflow.pk).update(title="Bravo oven repair")
+    """B's workflow, named "Bravo…" in its recorded versions too, so any leak of them shows."""
+    bundle = load_bundle("it-equipment-request.yaml")
+    bundle["workflow"]["title"] = "Bravo oven repair"
+    workflow = bundle_import(actor=tenant_b.designer, bundle=bundle).workflow
+    assert workflow is not None
     return workflow
 
 
@@ -132,9 +135,16 @@ def test_10_command_search_is_not_shared_between_sites(client: Client, tenant_a:
 def test_11_detail_actions_with_another_companys_pk_are_not_found(
     client: Client, tenant_a: Tenant, b_workflow: WorkflowDefinition
 ) -> None:
+    own = make_workflow(tenant_a.designer)
     client.force_login(tenant_a.designer)
+    paths = ["validate/", "activate/", "deactivate/", "download-bundle/", "download/", "compare/"]
+    for path in paths:  # the same URLs work for A's own workflow...
+        assert client.get(f"/design/definitions/workflowdefinition/{own.pk}/{path}").status_code in (
+            200,
+            302,
+        ), path
     base = f"/design/definitions/workflowdefinition/{b_workflow.pk}"
-    for path in ["validate/", "activate/", "deactivate/", "download-bundle/", "download/", "compare/"]:
+    for path in paths:  # ...and are not found for B's
         assert client.get(f"{base}/{path}").status_code == 404, path
     assert client.post(f"{base}/activate/").status_code == 404
     assert WorkflowDefinition.unscoped.get(pk=b_workflow.pk).status == "draft"

@@ -1,6 +1,7 @@
 """The role sites do their jobs: designers version and revert, admins manage people, ticket admins reassign."""
 
 import json
+from typing import Any
 
 import pytest
 from django.test import Client
@@ -10,7 +11,7 @@ from reversion.models import Version
 from conftest import Tenant
 from tests.factories import make_ticket, make_workflow
 from ticketflower.accounts.models import User
-from ticketflower.definitions.models import DefinitionStatus, WorkflowDefinition
+from ticketflower.definitions.models import DefinitionStatus, TaskDefinition, WorkflowDefinition
 from ticketflower.runtime.models import TaskInstance
 from ticketflower.tenancy.context import company_context
 
@@ -185,7 +186,13 @@ def test_a_ticket_admin_reassigns_a_task_to_a_worker(
         workers = list(form.context["form"].fields["assigned_to"].queryset)
     assert set(workers) == {tenant_a.admin, tenant_a.worker}  # both hold the task-worker role
     # Another company's worker is not a valid choice.
-    client.post(url, {"action": "reassign", "_selected_action": [task.pk], "assigned_to": tenant_b.worker.pk})
+    refused = client.post(
+        url, {"action": "reassign", "_selected_action": [task.pk], "assigned_to": tenant_b.worker.pk}
+    )
+    assert refused.status_code == 200 and "assigned_to" in refused.context["form"].errors
+    with company_context(tenant_a.company):
+        task.refresh_from_db()
+    assert task.assigned_to_id is None
     client.post(url, {"action": "reassign", "_selected_action": [task.pk], "assigned_to": tenant_a.worker.pk})
     with company_context(tenant_a.company):
         task.refresh_from_db()
@@ -204,3 +211,86 @@ def test_dashboards_show_each_roles_numbers(client: Client, tenant_a: Tenant) ->
     for name, text in expectations.items():
         page = client.get(reverse(name))
         assert page.status_code == 200 and text in page.text, name
+
+
+def test_versions_only_grow_when_parts_are_added_removed_or_reverted(
+    client: Client, tenant_a: Tenant
+) -> None:
+    workflow = make_workflow(tenant_a.designer)
+    client.force_login(tenant_a.designer)
+
+    def version_of(model: Any, pk: int) -> int:
+        return int(model.unscoped.get(pk=pk).version)
+
+    add = client.post(
+        reverse("design:definitions_taskdefinition_add"),
+        {
+            "workflow": workflow.pk,
+            "key": "deliver",
+            "title": "Deliver",
+            "task_type": "FORM",
+            "ext_ref": "[]",
+            "input_schema": "{}",
+            "output_schema": "{}",
+        },
+    )
+    assert add.status_code == 302
+    assert version_of(WorkflowDefinition, workflow.pk) == 2
+    task = TaskDefinition.unscoped.get(key="deliver")
+    change_url = reverse("design:definitions_taskdefinition_change", args=[task.pk])
+    for title in ["Deliver it", "Deliver it now"]:
+        data = {
+            "workflow": workflow.pk,
+            "key": "deliver",
+            "title": title,
+            "task_type": "FORM",
+            "ext_ref": "[]",
+            "input_schema": "{}",
+            "output_schema": "{}",
+        }
+        assert client.post(change_url, data).status_code == 302
+    assert version_of(TaskDefinition, task.pk) == 3
+    first = Version.objects.get_for_object(task).order_by("pk").first()
+    assert first is not None
+    revert_url = reverse("design:definitions_taskdefinition_revision", args=[task.pk, first.pk])
+    data = {
+        "workflow": workflow.pk,
+        "key": "deliver",
+        "title": "Deliver",
+        "task_type": "FORM",
+        "ext_ref": "[]",
+        "input_schema": "{}",
+        "output_schema": "{}",
+    }
+    assert client.post(revert_url, data).status_code == 302
+    assert version_of(TaskDefinition, task.pk) == 4  # not back to 1
+    before = version_of(WorkflowDefinition, workflow.pk)
+    assert (
+        client.post(
+            reverse("design:definitions_taskdefinition_delete", args=[task.pk]), {"post": "yes"}
+        ).status_code
+        == 302
+    )
+    assert version_of(WorkflowDefinition, workflow.pk) == before + 1
+
+
+def test_bad_json_and_odd_query_strings_are_4xx_or_field_errors(client: Client, tenant_a: Tenant) -> None:
+    workflow = make_workflow(tenant_a.designer)
+    client.force_login(tenant_a.designer)
+    url = reverse("design:definitions_workflowdefinition_change", args=[workflow.pk])
+    response = client.post(
+        url, change_form(workflow, fields='[{"name": "x", "type": "number", "label": NaN}]')
+    )
+    assert response.status_code == 200
+    assert "fields" in response.context["adminform"].form.errors
+    for page in ["abc", "0", "99"]:
+        assert client.get(reverse("design:search"), {"s": "work", "page": page}).status_code in (200, 400)
+
+
+def test_a_download_names_the_file_safely(client: Client, tenant_a: Tenant) -> None:
+    workflow = make_workflow(tenant_a.designer)
+    WorkflowDefinition.unscoped.filter(pk=workflow.pk).update(title='Bad "name"\r\nX-Evil: 1')
+    client.force_login(tenant_a.designer)
+    response = client.get(reverse("design:definitions_workflowdefinition_download", args=[workflow.pk]))
+    assert response.status_code == 200
+    assert response["Content-Disposition"] == 'attachment; filename="bad-name-x-evil-1.json"'

@@ -150,3 +150,24 @@ def test_a_running_ticket_keeps_the_definition_it_started_with(tenant_a: Tenant)
         workflow.refresh_from_db()
     assert run.workflow_version == 1 and workflow.version == 2
     assert run.snapshot["workflow"]["transitions"][1]["condition"] == "data.approved == true"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "workflow:\n  title: x\n  description: 2026-01-31\n",  # a YAML date
+        "workflow:\n  title: !!binary aGVsbG8=\n",
+        "[" * 5000 + "]" * 5000,
+        "workflow: {title: x, tasks: [1, 2]}",
+    ],
+)
+def test_odd_uploads_are_problems_not_crashes(tenant_a: Tenant, text: str) -> None:
+    from ticketflower.definitions.bundles import BundleSyntaxError
+
+    try:
+        bundle = bundle_parse(text, filename="odd.yaml")
+    except BundleSyntaxError:
+        return
+    result = services.bundle_import(actor=tenant_a.designer, bundle=bundle)
+    assert result.problems and result.workflow is None
+    assert not WorkflowDefinition.unscoped.exists()

@@ -180,3 +180,52 @@ def test_validation_does_not_change_the_bundle() -> None:
     before = copy.deepcopy(bundle)
     validate_bundle(bundle)
     assert bundle == before
+
+
+@pytest.mark.parametrize(
+    ("change", "path"),
+    [
+        (lambda b: b["workflow"]["tasks"].append("not an object"), "workflow.tasks[3]"),
+        (lambda b: b["workflow"]["transitions"].append(7), "workflow.transitions[3]"),
+        (lambda b: b.update(ticket_types={"title": "x"}), "ticket_types"),
+        (lambda b: b["ticket_types"].append([1]), "ticket_types[1]"),
+        (
+            lambda b: b["workflow"]["transitions"][1].update({"from": ["approve"]}),
+            "workflow.transitions[1].from",
+        ),
+        (lambda b: b["workflow"]["fields"][0].update(type=["choice"]), "workflow.fields[0].type"),
+        (lambda b: b["workflow"]["fields"][0].update(options={"a": 1}), "workflow.fields[0].options"),
+        (lambda b: b["workflow"].update(title="x" * 256), "workflow.title"),
+        (lambda b: b["workflow"]["tasks"][0].update(key="k" * 65), "workflow.tasks[0].key"),
+        (lambda b: b["workflow"]["tasks"][0].update(key="not a slug!"), "workflow.tasks[0].key"),
+        (
+            lambda b: b["workflow"]["tasks"][1].update(action_url="https://x.test/" + "a" * 2000),
+            "workflow.tasks[1].action_url",
+        ),
+        (
+            lambda b: b["workflow"]["transitions"][1].update(priority=2**31),
+            "workflow.transitions[1].priority",
+        ),
+        (
+            lambda b: b["workflow"]["tasks"][0].update(timeout_seconds="abc"),
+            "workflow.tasks[0].timeout_seconds",
+        ),
+        (lambda b: b["workflow"]["tasks"][0].update(timeout_seconds=-5), "workflow.tasks[0].timeout_seconds"),
+        (lambda b: b["workflow"].update(description=float("nan")), "bundle"),
+        (lambda b: b["workflow"].update(description=__import__("datetime").date(2026, 1, 1)), "bundle"),
+        (lambda b: b["ticket_types"].append(dict(b["ticket_types"][0])), "ticket_types[1].title"),
+        (
+            lambda b: b["workflow"]["tasks"][1].update(input_transform={"$eval": "2 ** 2 ** 30"}),
+            "workflow.tasks[1].input_transform",
+        ),
+    ],
+)
+def test_malformed_bundles_are_problems_not_crashes(change: Any, path: str) -> None:
+    problems = problems_after(change)
+    assert path in {p.path for p in problems}, problems
+
+
+def test_a_schema_may_allow_null() -> None:
+    bundle = good_bundle()
+    bundle["workflow"]["tasks"][0]["input_schema"]["properties"]["price"] = {"type": ["number", "null"]}
+    assert validate_bundle(bundle) == []

@@ -171,7 +171,7 @@ class CompanyUserAdmin(TenantExportMixin, TenantModelAdmin):
                 account_services.user_set_system_roles(actor=actor, user=obj, roles=roles)
                 account_services.user_set_company_roles(actor=actor, user=obj, roles=data["roles"])
                 account_services.user_set_availability(actor=actor, user=obj, available=data["is_available"])
-                if obj.is_active != User.unscoped.get(pk=obj.pk).is_active:
+                if obj.is_active != User.objects.get(pk=obj.pk).is_active:
                     account_services.user_set_active(actor=actor, user=obj, active=data["is_active"])
             else:
                 created = account_services.user_create(

@@ -3,7 +3,7 @@
 from django.db.models import Prefetch, QuerySet
 
 from ticketflower.accounts.models import User, normalize_email
-from ticketflower.tenancy.models import SystemRoleAssignment
+from ticketflower.tenancy.models import SystemRole, SystemRoleAssignment
 
 
 def email_is_taken(email: str, *, exclude: User | None = None) -> bool:
@@ -26,9 +26,14 @@ def company_users() -> QuerySet[User]:
     ).order_by("email")
 
 
-def is_last_active_admin(user: User) -> bool:
-    """Whether `user` is the only active company admin (who must stay one)."""
-    admins = SystemRoleAssignment.objects.filter(role="admin", user__is_active=True).values_list(
-        "user_id", flat=True
+def has_other_active_admin(user: User, *, lock: bool = False) -> bool:
+    """Whether an active company admin other than `user` exists (a company keeps one).
+
+    `lock` takes row locks on the admin assignments, for a write that depends on the answer.
+    """
+    admins = SystemRoleAssignment.objects.filter(role=SystemRole.ADMIN)
+    if lock:
+        admins = admins.select_for_update()
+    return any(
+        active and user_id != user.pk for user_id, active in admins.values_list("user_id", "user__is_active")
     )
-    return list(admins) == [user.pk]

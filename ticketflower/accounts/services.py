@@ -12,7 +12,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
 from ticketflower.accounts.models import User, normalize_email
-from ticketflower.accounts.selectors import email_is_taken
+from ticketflower.accounts.selectors import email_is_taken, has_other_active_admin
 from ticketflower.tenancy.context import acting_as, company_context, company_context_of, current_company
 from ticketflower.tenancy.models import (
     Company,
@@ -161,19 +161,22 @@ def user_set_availability(*, actor: User, user: User, available: bool) -> None:
 def profile_update(*, user: User, first_name: str, last_name: str, email: str) -> User:
     """A person edits their own names and e-mail address."""
     with company_context_of(user):
-        email = normalize_email(email)
-        if email != user.email and email_is_taken(email, exclude=user):
-            raise ValidationError({"email": EMAIL_TAKEN})
-        user.first_name = first_name.strip()
-        user.last_name = last_name.strip()
-        user.email = email
-        user.full_clean(exclude=["password"], validate_unique=False, validate_constraints=False)
-        try:
-            with transaction.atomic():
-                user.save(update_fields=["first_name", "last_name", "email"])
-        except IntegrityError as exc:
-            raise ValidationError({"email": EMAIL_TAKEN}) from exc
-        return user
+        return _set_details(user, email=email, first_name=first_name, last_name=last_name)
+
+
+def _set_details(user: User, *, email: str, first_name: str, last_name: str) -> User:
+    """Names and e-mail, checked: the address stays unique across companies, even in a race."""
+    email = normalize_email(email)
+    if email != user.email and email_is_taken(email, exclude=user):
+        raise ValidationError({"email": EMAIL_TAKEN})
+    user.email, user.first_name, user.last_name = email, first_name.strip(), last_name.strip()
+    user.full_clean(exclude=["password"], validate_unique=False, validate_constraints=False)
+    try:
+        with transaction.atomic():
+            user.save(update_fields=["email", "first_name", "last_name"])
+    except IntegrityError as exc:
+        raise ValidationError({"email": EMAIL_TAKEN}) from exc
+    return user
 
 
 def _set_system_roles(user: User, roles: Iterable[SystemRole]) -> None:
@@ -202,14 +205,9 @@ def _set_company_roles(user: User, roles: Iterable[CompanyRole]) -> None:
 
 
 def _keep_an_admin(*, removing: User) -> None:
-    # Lock every admin assignment of the company, so two admins demoting each other at the
-    # same moment cannot both succeed.
-    admins = list(
-        SystemRoleAssignment.objects.select_for_update()
-        .filter(role=SystemRole.ADMIN)
-        .values_list("user_id", "user__is_active")
-    )
-    if not any(active and user_id != removing.pk for user_id, active in admins):
+    # Lock the company's admin rows, so two admins demoting each other at the same moment
+    # cannot both succeed.
+    if not has_other_active_admin(removing, lock=True):
         raise ValidationError("A company needs at least one active admin.")
 
 
@@ -219,10 +217,4 @@ def user_update_details(*, actor: User, user: User, email: str, first_name: str,
     require_system_role(actor, SystemRole.ADMIN)
     with acting_as(actor):
         user = User.objects.select_for_update().get(pk=user.pk)
-        email = normalize_email(email)
-        if email != user.email and email_is_taken(email, exclude=user):
-            raise ValidationError({"email": EMAIL_TAKEN})
-        user.email, user.first_name, user.last_name = email, first_name.strip(), last_name.strip()
-        user.full_clean(exclude=["password"], validate_unique=False, validate_constraints=False)
-        user.save(update_fields=["email", "first_name", "last_name"])
-        return user
+        return _set_details(user, email=email, first_name=first_name, last_name=last_name)

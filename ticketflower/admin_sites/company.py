@@ -16,8 +16,8 @@ from unfold.decorators import display
 from unfold.widgets import UnfoldAdminCheckboxSelectMultipleWidget, UnfoldAdminPasswordWidget
 
 from ticketflower.accounts import services as account_services
-from ticketflower.accounts.models import User
-from ticketflower.accounts.selectors import company_users, email_is_taken, is_last_active_admin
+from ticketflower.accounts.models import User, normalize_email
+from ticketflower.accounts.selectors import company_users, email_is_taken, has_other_active_admin
 from ticketflower.admin_sites.dashboards import company_dashboard
 from ticketflower.admin_sites.resources import CompanyRoleResource, UserExportResource
 from ticketflower.tenancy import services as tenancy_services
@@ -96,7 +96,7 @@ class UserForm(forms.ModelForm):  # type: ignore[type-arg]
             del self.fields["password"]
 
     def clean_email(self) -> str:
-        email = str(self.cleaned_data["email"]).strip().lower()
+        email = normalize_email(str(self.cleaned_data["email"]))
         if email_is_taken(email, exclude=self.instance if self.instance.pk else None):
             raise ValidationError(account_services.EMAIL_TAKEN)
         return email
@@ -113,7 +113,7 @@ class UserForm(forms.ModelForm):  # type: ignore[type-arg]
         stops_being_admin = SystemRole.ADMIN not in cleaned.get("system_roles", []) or not cleaned.get(
             "is_active"
         )
-        if self.instance.pk and stops_being_admin and is_last_active_admin(self.instance):
+        if self.instance.pk and stops_being_admin and not has_other_active_admin(self.instance):
             raise ValidationError(_("A company needs at least one active admin: keep this person an admin."))
         return cleaned
 

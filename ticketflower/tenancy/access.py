@@ -9,7 +9,6 @@ from django.core.exceptions import ObjectDoesNotExist
 from django.db import models
 from django.http import Http404
 
-from ticketflower.tenancy.context import current_company
 from ticketflower.tenancy.managers import CompanyScopedManager
 
 
@@ -22,11 +21,3 @@ def get_owned_or_404[M: models.Model](model: type[M], **lookup: Any) -> M:
         return found
     except (ObjectDoesNotExist, ValueError, TypeError) as exc:
         raise Http404(f"No {model._meta.verbose_name} matches the given query.") from exc
-
-
-def ensure_owned(*objects: Any) -> None:
-    """Raise Http404 unless every object belongs to the current company."""
-    company_id = current_company().pk
-    for obj in objects:
-        if getattr(obj, "company_id", None) != company_id:
-            raise Http404("Not found.")

@@ -77,6 +77,16 @@ def _refuse_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a JSON value")
 
 
+def tenant_formfield_kwargs(
+    model: type[models.Model], db_field: models.Field[Any, Any], kwargs: dict[str, Any]
+) -> dict[str, Any]:
+    """The form-field rules of every company admin and inline: scoped relations, strict JSON."""
+    refuse_unscoped_relation(model, db_field)
+    if isinstance(db_field, models.JSONField):
+        kwargs["form_class"] = StrictJSONFormField
+    return kwargs
+
+
 def refuse_unscoped_relation(model: type[models.Model], db_field: models.Field[Any, Any]) -> None:
     """A form field choosing rows of a model that is not company-scoped would offer every company's rows."""
     related = db_field.related_model
@@ -227,9 +237,7 @@ class TenantModelAdminMixin:
     def formfield_for_dbfield(
         self, db_field: models.Field[Any, Any], request: HttpRequest, **kwargs: Any
     ) -> FormField | None:
-        refuse_unscoped_relation(self.model, db_field)
-        if isinstance(db_field, models.JSONField):
-            kwargs["form_class"] = StrictJSONFormField
+        kwargs = tenant_formfield_kwargs(self.model, db_field, kwargs)
         return super().formfield_for_dbfield(db_field, request, **kwargs)  # type: ignore[misc]
 
     # --- version history (django-reversion) ---------------------------------------------
@@ -386,7 +394,7 @@ class TenantInlineMixin:
     def formfield_for_dbfield(
         self, db_field: models.Field[Any, Any], request: HttpRequest, **kwargs: Any
     ) -> FormField | None:
-        refuse_unscoped_relation(self.model, db_field)
+        kwargs = tenant_formfield_kwargs(self.model, db_field, kwargs)
         return super().formfield_for_dbfield(db_field, request, **kwargs)  # type: ignore[misc]
 
 

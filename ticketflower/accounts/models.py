@@ -98,7 +98,9 @@ class User(AbstractBaseUser, PermissionsMixin):
                 Lower("email"),
                 name="accounts_user_unique_email",
                 violation_error_message=_("An account with this e-mail address already exists."),
-            )
+            ),
+            # What company-owned rows' SameCompany constraints point at (tenancy.constraints).
+            models.UniqueConstraint(fields=["company", "id"], name="accounts_user_company_key"),
         ]
 
     def __str__(self) -> str:

@@ -52,7 +52,7 @@ from ticketflower.tenancy.access import get_owned_or_404
 from ticketflower.tenancy.context import current_company
 from ticketflower.tenancy.managers import CompanyScopedManager
 from ticketflower.tenancy.models import CompanyRevision, SystemRole
-from ticketflower.tenancy.versions import company_revision, company_versions
+from ticketflower.tenancy.versions import company_revision, company_versions, revision_is_own
 
 Operation = str  # "view", "add", "change" or "delete"
 
@@ -286,9 +286,12 @@ class TenantModelAdminMixin:
         if object_id is not None:
             versions = versions.filter(object_id=object_id)
         try:
-            return versions.get(pk=int(version_id))
+            version = versions.get(pk=int(version_id))
         except (Version.DoesNotExist, ValueError, TypeError) as exc:
             raise Http404("Not found.") from exc
+        if not revision_is_own(version.revision):  # what makes reversion's raw writes safe
+            raise Http404("Not found.")
+        return version
 
 
 class _BadFilterMixin:

@@ -6,6 +6,6 @@ class TenancyConfig(AppConfig):
     verbose_name = "Companies and roles"
 
     def ready(self) -> None:
-        from ticketflower.tenancy import signals
+        from ticketflower.tenancy import checks, signals  # noqa: F401  (checks register themselves)
 
         signals.connect()

@@ -74,7 +74,36 @@ class CompanyScopedQuerySet(models.QuerySet[M]):
     def update(self, **kwargs: Any) -> int:
         if "company" in kwargs or "company_id" in kwargs:
             raise CrossCompanyWrite("Rows are never moved to another company.")
+        self._guard_references(kwargs)
         return super().update(**kwargs)
+
+    def _guard_references(self, values: dict[str, Any]) -> None:
+        """A foreign key set by update() must point at the current company's row.
+
+        Checked here for a clear error; an expression (F(), a subquery) cannot be checked
+        in Python, and the database's SameCompany constraints refuse it at commit.
+        """
+        from ticketflower.tenancy.models import owner_company_field
+
+        fields = {f.name: f for f in self.model._meta.concrete_fields}
+        fields |= {f.attname: f for f in self.model._meta.concrete_fields}
+        for name, value in values.items():
+            field = fields.get(name)
+            if field is None or not (field.many_to_one or field.one_to_one) or value is None:
+                continue
+            if isinstance(value, models.expressions.Combinable) or not owner_company_field(
+                field.related_model
+            ):
+                continue
+            target_pk = value.pk if isinstance(value, models.Model) else value
+            owner = (
+                field.related_model._base_manager.filter(pk=target_pk)  # type: ignore[union-attr]
+                .values_list("company_id", flat=True)
+                .first()
+            )
+            if owner != current_company().pk:
+                target = field.related_model._meta.label  # type: ignore[union-attr]
+                raise CrossCompanyWrite(f"update() would point {name} at a {target} of another company.")
 
 
 class CompanyScopedManager(models.Manager[M]):
@@ -84,10 +113,12 @@ class CompanyScopedManager(models.Manager[M]):
     `pk` for Company itself).
     """
 
+    queryset_class: type[CompanyScopedQuerySet[Any]] = CompanyScopedQuerySet
+
     def __init__(self, company_lookup: str = "company") -> None:
         super().__init__()
         self.company_lookup = company_lookup
 
     def get_queryset(self) -> models.QuerySet[M]:
-        queryset: CompanyScopedQuerySet[M] = CompanyScopedQuerySet(self.model, using=self._db)
+        queryset: CompanyScopedQuerySet[M] = self.queryset_class(self.model, using=self._db)
         return queryset.filter(**{self.company_lookup: CurrentCompanyId()})

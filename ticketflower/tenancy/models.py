@@ -9,6 +9,7 @@ from django.db import models
 from django.db.models.functions import Lower
 from django.utils.translation import gettext_lazy as _
 
+from ticketflower.tenancy.constraints import company_key, same_company
 from ticketflower.tenancy.context import CrossCompanyWrite, current_company
 from ticketflower.tenancy.managers import CompanyScopedManager
 
@@ -137,7 +138,8 @@ class CompanyRole(CompanyOwnedModel):
                 Lower("name"),
                 name="tenancy_companyrole_unique_name",
                 violation_error_message=_("Your company already has a role with this name."),
-            )
+            ),
+            company_key("tenancy_companyrole"),
         ]
 
     def __str__(self) -> str:
@@ -156,7 +158,8 @@ class SystemRoleAssignment(CompanyOwnedModel):
         verbose_name = _("system role")
         verbose_name_plural = _("system roles")
         constraints = [
-            models.UniqueConstraint(fields=["user", "role"], name="tenancy_systemrole_unique_per_user")
+            models.UniqueConstraint(fields=["user", "role"], name="tenancy_systemrole_unique_per_user"),
+            *same_company("tenancy_systemrole", "user"),
         ]
         indexes = [models.Index(fields=["company", "role"])]
 
@@ -176,7 +179,8 @@ class CompanyRoleMembership(CompanyOwnedModel):
         verbose_name = _("company role membership")
         verbose_name_plural = _("company role memberships")
         constraints = [
-            models.UniqueConstraint(fields=["user", "role"], name="tenancy_companyrole_unique_member")
+            models.UniqueConstraint(fields=["user", "role"], name="tenancy_companyrole_unique_member"),
+            *same_company("tenancy_membership", "user", "role"),
         ]
 
     def __str__(self) -> str:

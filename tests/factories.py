@@ -6,9 +6,10 @@ from pathlib import Path
 from typing import Any
 
 from ticketflower.accounts.models import User
-from ticketflower.definitions.bundles import bundle_parse, workflow_bundle
-from ticketflower.definitions.models import WorkflowDefinition
-from ticketflower.definitions.services import bundle_import
+from ticketflower.definitions.bundles import bundle_parse
+from ticketflower.definitions.models import WorkflowDefinition, WorkflowRelease
+from ticketflower.definitions.selectors import current_release
+from ticketflower.definitions.services import bundle_import, workflow_publish
 from ticketflower.runtime.models import TaskInstance, TicketInstance, WorkflowInstance
 from ticketflower.runtime.services import task_assign
 from ticketflower.tenancy.context import company_context
@@ -67,32 +68,45 @@ def load_bundle(name: str) -> dict[str, Any]:
 
 
 def make_workflow(designer: User, bundle_name: str = "it-equipment-request.yaml") -> WorkflowDefinition:
-    """A workflow with tasks, transitions, a ticket type and a revision, made as a designer would."""
+    """A workflow draft with tasks, transitions, a ticket type and a revision, made as a designer would."""
     result = bundle_import(actor=designer, bundle=load_bundle(bundle_name))
     assert result.workflow is not None, result.problems
     return result.workflow
 
 
+def make_release(designer: User, workflow: WorkflowDefinition) -> WorkflowRelease:
+    """Publish the workflow's draft as a designer would."""
+    result = workflow_publish(actor=designer, workflow=workflow)
+    assert result.release is not None, result.problems
+    return result.release
+
+
 def make_ticket(
     submitter: User, workflow: WorkflowDefinition, *, worker: User | None = None
 ) -> TicketInstance:
-    """A submitted ticket whose workflow waits at its first task (the engine will do this later)."""
+    """A submitted ticket whose run waits at its first task (the engine will do this later).
+
+    Publishes the draft first if the workflow has no release yet.
+    """
     with company_context(workflow.company):
-        first = workflow.tasks.order_by("pk").first()
+        release = current_release(workflow) or make_release(workflow.created_by or submitter, workflow)
+        spec = release.bundle["workflow"]
+        first_key = next(t["to"] for t in spec["transitions"] if t["from"] is None)
+        first = next(t for t in spec["tasks"] if t["key"] == first_key)
         run = WorkflowInstance.objects.create(
-            workflow=workflow,
-            workflow_version=workflow.version,
-            snapshot=workflow_bundle(workflow),
-            current_task=first,
-            data={"item": "Laptop"},
+            release=release, current_task_key=first_key, data={"item": "Laptop"}
         )
         task = TaskInstance.objects.create(
-            workflow_instance=run, task_definition=first, status="OPEN", input_data={"item": "Laptop"}
+            workflow_instance=run,
+            task_key=first_key,
+            title=first["title"],
+            task_type=first["type"],
+            status="OPEN",
+            input_data={"item": "Laptop"},
         )
         task_assign(task=task, worker=worker)
-        ticket_type = workflow.ticket_types.first()
         ticket: TicketInstance = TicketInstance.objects.create(
-            ticket_definition=ticket_type,
+            ticket_type=release.ticket_types.order_by("position").first(),
             workflow_instance=run,
             data={"item": "Laptop"},
             created_by=submitter,

@@ -11,7 +11,7 @@ from conftest import make_tenant
 from tests.e2e.conftest import in_db_thread
 from tests.factories import PASSWORD, make_ticket, make_workflow
 from ticketflower.accounts.models import User
-from ticketflower.definitions.models import WorkflowDefinition, WorkflowTransition
+from ticketflower.definitions.models import WorkflowDefinition, WorkflowRelease, WorkflowTransition
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -33,7 +33,7 @@ def save(page: Page) -> None:
     page.locator("button[name=_continue]").click()
 
 
-def test_a_designer_builds_a_branching_workflow_fixes_a_condition_and_reverts(
+def test_a_designer_builds_a_branching_workflow_in_one_save_fixes_it_publishes_and_reverts(
     page: Page, live_server: LiveServer
 ) -> None:
     tenant = in_db_thread(lambda: make_tenant("Alpha Florists"))
@@ -42,49 +42,52 @@ def test_a_designer_builds_a_branching_workflow_fixes_a_condition_and_reverts(
     page.goto(f"{base}/design/definitions/workflowdefinition/add/")
     page.locator("input[name=title]").fill("Laptop request")
     page.locator("textarea[name=fields]").fill(json.dumps(FIELDS))
-    save(page)
-    expect(page.get_by_text("workflow.tasks: A workflow needs at least one task.")).to_be_visible()
 
-    # Three tasks.
-    for index, (key, title) in enumerate(
-        [("approve", "Approve"), ("order", "Order it"), ("decline", "Decline")]
-    ):
+    # Three tasks, keys left to be made from the titles...
+    for index, title in enumerate(["Approve", "Order it", "Decline"]):
         page.locator("#tasks-group").get_by_text("Add another").click()
-        page.locator(f"input[name=tasks-{index}-key]").fill(key)
         page.locator(f"input[name=tasks-{index}-title]").fill(title)
-    save(page)
-    expect(page.locator("input[name=tasks-2-key]")).to_have_value("decline")
-
-    # A start and a conditional branch, with a typo in one condition.
-    label = {"approve": "Approve (approve)", "order": "Order it (order)", "decline": "Decline (decline)"}
+    # ...and, on the same page, a start and a branch pointing at them, with a typo in one condition.
     transitions = [
         ("", "approve", ""),
-        ("approve", "order", "data.approved"),
-        ("approve", "decline", "!data.approved &&"),
+        ("Approve", "order_it", "data.approved"),
+        ("approve", "Decline", "!data.approved &&"),
     ]
     for index, (source, target, condition) in enumerate(transitions):
         page.locator("#transitions-group").get_by_text("Add another").click()
-        if source:
-            page.locator(f"select[name=transitions-{index}-from_task]").select_option(label=label[source])
-        page.locator(f"select[name=transitions-{index}-to_task]").select_option(label=label[target])
-        page.locator(
-            f"input[name=transitions-{index}-condition], textarea[name=transitions-{index}-condition]"
-        ).fill(condition)
+        page.locator(f"input[name=transitions-{index}-source]").fill(source)
+        page.locator(f"input[name=transitions-{index}-target]").fill(target)
+        page.locator(f"[name=transitions-{index}-condition]").fill(condition)
         page.locator(f"input[name=transitions-{index}-priority]").fill(str(index))
     save(page)
-    expect(page.get_by_text("workflow.transitions[2].condition")).to_be_visible()
+    expect(page.get_by_text("Saved as draft version 1. Not published yet;")).to_be_visible()
+    expect(
+        page.get_by_text("Transition 3 (Approve → Decline), condition: The condition does not parse").first
+    ).to_be_visible()
+    expect(page.locator("input[name=tasks-2-key]")).to_have_value("decline")
 
-    # Fix it: no more problems.
+    # Fix it: ready to publish.
     page.locator("[name=transitions-2-condition]").fill("!data.approved")
     save(page)
-    expect(page.get_by_text("The workflow validates.")).to_be_visible()
-    version = in_db_thread(lambda: WorkflowDefinition.unscoped.get(title="Laptop request").version)
-    assert version >= 3
+    expect(
+        page.get_by_text("Saved as draft version 2. Not published yet; draft version 2 is ready to publish.")
+    ).to_be_visible()
 
-    # Revert to the version with the typo, from the history page.
+    # Publish, with a note, from the page's action.
+    page.get_by_role("link", name="Publish").first.click()
+    page.locator("textarea[name=note]").fill("First release")
+    page.get_by_role("button", name="Yes, go ahead").click()
+    expect(page.get_by_text("Published release #1.")).to_be_visible()
+    expect(page.get_by_test_id("workflow-status-summary")).to_have_text(
+        "Release #1 is live; the draft (version 2) is what it publishes."
+    )
+    expect(page.get_by_test_id("release-list")).to_contain_text("First release")
+
+    # Revert the draft to the version with the typo, from the history page: the release stays.
     page.get_by_role("link", name="History").first.click()
     page.locator("tr", has_text="Added transition").locator("a[href*='/history/']").click()
     page.locator("button[name=_save], input[name=_save]").first.click()
+    expect(page.get_by_text("Saved as draft version 3. Release #1 is live;").first).to_be_visible()
     conditions = in_db_thread(
         lambda: list(
             WorkflowTransition.unscoped.filter(workflow__title="Laptop request").values_list(
@@ -93,7 +96,11 @@ def test_a_designer_builds_a_branching_workflow_fixes_a_condition_and_reverts(
         )
     )
     assert "!data.approved &&" in conditions  # back to the revision before the fix
-    assert in_db_thread(lambda: WorkflowDefinition.unscoped.get(title="Laptop request").version) > version
+    assert in_db_thread(lambda: WorkflowDefinition.unscoped.get(title="Laptop request").version) == 3
+    frozen = in_db_thread(
+        lambda: WorkflowRelease.unscoped.get().bundle["workflow"]["transitions"][2]["condition"]
+    )
+    assert frozen == "!data.approved"
 
 
 def test_a_designer_uploads_a_broken_bundle_then_a_good_one(
@@ -113,14 +120,17 @@ def test_a_designer_uploads_a_broken_bundle_then_a_good_one(
     page.goto(f"{base}/design/definitions/workflowdefinition/upload/")
     page.locator("input[name=file]").set_input_files(str(broken))
     page.get_by_role("button", name="Check the file").click()
-    expect(page.get_by_test_id("upload-problems")).to_contain_text("workflow.transitions[1].condition")
+    problems = page.get_by_test_id("upload-problems")
+    expect(problems).to_contain_text("Transition 2 (Manager approval → Order the equipment), condition:")
+    expect(problems).to_contain_text("workflow.transitions[1].condition")
     assert not in_db_thread(WorkflowDefinition.unscoped.exists)
 
     page.locator("input[name=file]").set_input_files(str(fine))
     page.get_by_role("button", name="Check the file").click()
     expect(page.get_by_test_id("upload-preview")).to_contain_text("task “approve”")
     page.get_by_role("button", name="Confirm upload").click()
-    expect(page.get_by_text("Uploaded:")).to_be_visible()
+    expect(page.get_by_text("Uploaded into the draft:")).to_be_visible()
+    expect(page.get_by_test_id("workflow-status-summary")).to_contain_text("Not published yet")
     assert in_db_thread(lambda: WorkflowDefinition.unscoped.get().title) == "IT equipment request"
 
 

@@ -8,12 +8,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from ticketflower.accounts.models import User
-from ticketflower.definitions.models import (
-    DefinitionStatus,
-    TaskDefinition,
-    TicketDefinition,
-    WorkflowDefinition,
-)
+from ticketflower.definitions.models import TaskDefinition, TicketDefinition, WorkflowDefinition
+from ticketflower.definitions.selectors import latest_releases
 from ticketflower.runtime.models import (
     ACTIVE_TASK_STATUSES,
     ACTIVE_WORKFLOW_STATUSES,
@@ -33,9 +29,7 @@ def _table(title: str, headers: list[str], rows: list[list[Any]]) -> dict[str, A
 
 
 def design_dashboard() -> dict[str, Any]:
-    workflows = WorkflowDefinition.objects.aggregate(
-        active=Count("pk", filter=Q(status=DefinitionStatus.ACTIVE)), total=Count("pk")
-    )
+    published = latest_releases().filter(withdrawn=False).count()
     recent = (
         company_versions()
         .select_related("revision__user", "content_type")
@@ -43,8 +37,8 @@ def design_dashboard() -> dict[str, Any]:
     )
     return {
         "stats": [
-            (_("Workflows"), workflows["total"]),
-            (_("Active workflows"), workflows["active"]),
+            (_("Workflows"), WorkflowDefinition.objects.count()),
+            (_("Published workflows"), published),
             (_("Tasks"), TaskDefinition.objects.count()),
             (_("Ticket types"), TicketDefinition.objects.count()),
         ],
@@ -69,7 +63,7 @@ def design_dashboard() -> dict[str, Any]:
 def tickets_dashboard() -> dict[str, Any]:
     now = timezone.now()
     open_tickets = TicketInstance.objects.filter(workflow_instance__status__in=ACTIVE_WORKFLOW_STATUSES)
-    by_type = open_tickets.values("ticket_definition__title").annotate(n=Count("pk")).order_by("-n")[:20]
+    by_type = open_tickets.values("ticket_type__title").annotate(n=Count("pk")).order_by("-n")[:20]
     tasks = TaskInstance.objects.aggregate(
         errored=Count("pk", filter=Q(status=TaskStatus.ERROR)),
         overdue=Count("pk", filter=Q(status__in=ACTIVE_TASK_STATUSES, created_at__lt=now - OVERDUE_AFTER)),
@@ -86,7 +80,7 @@ def tickets_dashboard() -> dict[str, Any]:
             _table(
                 _("Open tickets by type"),
                 [_("Ticket type"), _("Open")],
-                [[r["ticket_definition__title"], r["n"]] for r in by_type],
+                [[r["ticket_type__title"], r["n"]] for r in by_type],
             ),
             _table(
                 _("Tasks per worker"),
@@ -113,8 +107,8 @@ def worker_dashboard(worker: User) -> dict[str, Any]:
                 [_("Task"), _("Workflow"), _("Status"), _("Since")],
                 [
                     [
-                        t.task_definition.title,
-                        t.workflow_instance.workflow.title,
+                        t.title,
+                        t.workflow_instance.release.workflow.title,
                         t.get_status_display(),
                         t.created_at,
                     ]

@@ -14,21 +14,31 @@ from ticketflower.tenancy.resources import TenantResource
 
 
 class _DefinitionResource(TenantResource):
-    """Imported definitions are recorded, versioned and validated like edits in the admin."""
+    """Imported definitions are drafts like edits in the admin: each row is one recorded draft change."""
 
     def before_save_instance(self, instance: Any, row: Any, **kwargs: Any) -> None:
-        # A restricted company's designers import only into workflows they may edit.
         user = kwargs.get("user")
+        if not isinstance(user, User):
+            return
+        # A restricted company's designers import only into workflows they may edit.
         exists = instance.pk is not None or not isinstance(instance, WorkflowDefinition)
-        if isinstance(user, User) and exists:
+        if exists:
             services.require_edit_right(user, instance)
+        if instance.pk is None and instance.created_by_id is None:
+            instance.created_by = user
 
     def after_save_instance(self, instance: Any, row: Any, **kwargs: Any) -> None:
         user = kwargs.get("user")
         if isinstance(user, User):
-            # A row new to the company has no author yet.
-            created = getattr(instance, "created_by_id", True) is None
-            services.definition_changed(actor=user, definition=instance, created=created)
+            workflow = instance if isinstance(instance, WorkflowDefinition) else instance.workflow
+            created = isinstance(instance, WorkflowDefinition) and row_is_new(instance)
+            services.workflow_save(
+                actor=user, workflow=workflow, created=created, comment="Imported from a file"
+            )
+
+
+def row_is_new(instance: Any) -> bool:
+    return bool(getattr(instance, "_imported_new", False))
 
 
 class WorkflowResource(_DefinitionResource):
@@ -36,9 +46,14 @@ class WorkflowResource(_DefinitionResource):
 
     class Meta:
         model = WorkflowDefinition
-        fields = ("title", "description", "fields", "display_layout", "ext_ref", "status", "version")
+        fields = ("title", "description", "fields", "display_layout", "ext_ref", "version")
         export_order = fields
-        readonly_fields = ("status", "version")
+        readonly_fields = ("version",)
+        clean_model_instances = True
+
+    def before_save_instance(self, instance: Any, row: Any, **kwargs: Any) -> None:
+        instance._imported_new = instance.pk is None
+        super().before_save_instance(instance, row, **kwargs)
 
 
 class TaskResource(_DefinitionResource):
@@ -66,10 +81,31 @@ class TaskResource(_DefinitionResource):
             "edit_layout",
             "display_layout",
             "ext_ref",
-            "version",
         )
         export_order = fields
-        readonly_fields = ("version",)
+        clean_model_instances = True
+
+
+class RoleNamesWidget(widgets.ManyToManyWidget):
+    """Company roles by name; a name the company does not have is a row error, never dropped.
+
+    Dropping it would turn "only Managers may submit" into "no roles", which means everybody.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(CompanyRole, field="name", separator=";")
+
+    def clean(self, value: Any, row: Any = None, **kwargs: Any) -> list[CompanyRole]:
+        names = [name.strip() for name in str(value or "").split(self.separator) if name.strip()]
+        roles = {role.name.lower(): role for role in CompanyRole.objects.all()}
+        unknown = [name for name in names if name.lower() not in roles]
+        if unknown:
+            raise ValueError(
+                "Unknown company role(s): "
+                + ", ".join(f"“{name}”" for name in unknown)
+                + ". Create them on the company site first, or correct the name."
+            )
+        return [roles[name.lower()] for name in names]
 
 
 class TicketTypeResource(_DefinitionResource):
@@ -80,9 +116,7 @@ class TicketTypeResource(_DefinitionResource):
         widget=widgets.ForeignKeyWidget(WorkflowDefinition, "title"),
     )
     allowed_roles = fields.Field(
-        attribute="allowed_roles",
-        column_name="allowed_roles",
-        widget=widgets.ManyToManyWidget(CompanyRole, field="name", separator=";"),
+        attribute="allowed_roles", column_name="allowed_roles", widget=RoleNamesWidget()
     )
 
     class Meta:
@@ -95,10 +129,9 @@ class TicketTypeResource(_DefinitionResource):
             "allowed_roles",
             "edit_layout",
             "display_layout",
-            "status",
         )
         export_order = fields
-        readonly_fields = ("status",)
+        clean_model_instances = True
 
 
 class CompanyRoleResource(TenantResource):
@@ -139,7 +172,7 @@ class UserExportResource(TenantResource):
 
 
 class TicketExportResource(TenantResource):
-    ticket_type = fields.Field(attribute="ticket_definition__title", column_name="ticket_type")
+    ticket_type = fields.Field(attribute="ticket_type__title", column_name="ticket_type")
     submitted_by = fields.Field(attribute="created_by__email", column_name="submitted_by")
     status = fields.Field(attribute="workflow_instance__status", column_name="status")
 
@@ -150,7 +183,7 @@ class TicketExportResource(TenantResource):
 
 
 class TaskExportResource(TenantResource):
-    task = fields.Field(attribute="task_definition__title", column_name="task")
+    task = fields.Field(attribute="title", column_name="task")
     assigned = fields.Field(attribute="assigned_to__email", column_name="assigned_to")
 
     class Meta:

@@ -45,15 +45,22 @@ tickets_site = TicketsSite(name="tickets")
 READ_ONLY = frozenset({"view"})
 
 
+class TicketTypeFilter(admin.AllValuesFieldListFilter):
+    """Ticket types by title: each release publishes its own rows, people think of one type."""
+
+    title = _("ticket type")
+
+
 class _TicketAdmin(TenantExportMixin, TenantModelAdmin):
     resource_classes = [TicketExportResource]
     allowed = READ_ONLY
-    list_display = ["__str__", "ticket_definition", "status", "created_by", "created_at"]
-    list_filter = ["ticket_definition"]
-    search_fields = ["ticket_definition__title", "created_by__email"]
-    list_select_related = ["ticket_definition", "created_by", "workflow_instance"]
+    list_display = ["__str__", "ticket_type_title", "status", "created_by", "created_at"]
+    list_filter = [("ticket_type__title", TicketTypeFilter)]
+    search_fields = ["ticket_type__title", "created_by__email"]
+    list_select_related = ["ticket_type", "created_by", "workflow_instance"]
     readonly_fields = [
-        "ticket_definition",
+        "ticket_type_title",
+        "release",
         "created_by",
         "created_at",
         "updated_at",
@@ -71,6 +78,15 @@ class _TicketAdmin(TenantExportMixin, TenantModelAdmin):
             return queryset.exclude(workflow_instance__status__in=ACTIVE_WORKFLOW_STATUSES)
         return queryset.filter(workflow_instance__status__in=ACTIVE_WORKFLOW_STATUSES)
 
+    @display(description=_("ticket type"), ordering="ticket_type__title")
+    def ticket_type_title(self, obj: Any) -> str:
+        return str(obj.ticket_type.title)
+
+    @display(description=_("release"))
+    def release(self, obj: Any) -> str:
+        run = obj.workflow_instance
+        return str(run.release) if run else "—"
+
     @display(description=_("status"))
     def status(self, obj: Any) -> str:
         return str(obj.workflow_instance.get_status_display()) if obj.workflow_instance else "—"
@@ -80,22 +96,20 @@ class _TicketAdmin(TenantExportMixin, TenantModelAdmin):
         run = obj.workflow_instance
         if run is None:
             return "—"
-        current = f" — {run.current_task.title}" if run.current_task else ""
+        current = f" — {run.current_task_title}" if run.current_task_key else ""
         return f"{run.get_status_display()}{current}"
 
     @display(description=_("tasks"))
     def task_table(self, obj: Any) -> str:
         if obj.workflow_instance is None:
             return "—"
-        tasks = obj.workflow_instance.tasks.select_related("task_definition", "assigned_to").order_by(
-            "created_at"
-        )
+        tasks = obj.workflow_instance.tasks.select_related("assigned_to").order_by("created_at")
         rows = format_html_join(
             "",
             "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             (
                 (
-                    task.task_definition.title,
+                    task.title,
                     task.get_status_display(),
                     task.assigned_to or "—",
                     task.started_at or "—",
@@ -139,11 +153,12 @@ class _TaskAdmin(TenantExportMixin, TenantModelAdmin):
     resource_classes = [TaskExportResource]
     allowed = frozenset({"view"})
     list_display = ["__str__", "workflow_instance", "status", "assigned_to", "created_at", "completed_at"]
-    list_filter = ["status", "task_definition__task_type"]
-    search_fields = ["task_definition__title", "assigned_to__email"]
-    list_select_related = ["task_definition", "workflow_instance__workflow", "assigned_to"]
+    list_filter = ["status", "task_type"]
+    search_fields = ["title", "assigned_to__email"]
+    list_select_related = ["workflow_instance__release__workflow", "assigned_to"]
     readonly_fields = [
-        "task_definition",
+        "title",
+        "task_key",
         "workflow_instance",
         "status",
         "assigned_to",

@@ -38,9 +38,9 @@ class MyTaskAdmin(TenantModelAdmin):
     allowed = frozenset({"view"})
     list_display = ["__str__", "workflow_instance", "status", "created_at", "started_at"]
     list_filter = ["status"]
-    search_fields = ["task_definition__title"]
+    search_fields = ["title"]
     readonly_fields = [
-        "task_definition",
+        "title",
         "workflow_instance",
         "status",
         "input_data",

@@ -13,6 +13,7 @@ from ticketflower.accounts.models import User, normalize_email
 from ticketflower.definitions import services as definition_services
 from ticketflower.definitions.bundles import bundle_parse
 from ticketflower.definitions.models import WorkflowDefinition
+from ticketflower.definitions.selectors import current_release
 from ticketflower.tenancy import services as tenancy_services
 from ticketflower.tenancy.context import acting_as
 from ticketflower.tenancy.models import CompanyRole, SystemRole
@@ -30,7 +31,7 @@ class DemoLogin:
 
 @transaction.atomic
 def demo_company_load(path: Path = DEMO_FILE) -> list[DemoLogin]:
-    """Create the demo company, or bring an existing one back to the file; safe to repeat.
+    """Create the demo company with its published sample workflows, or bring it back; safe to repeat.
 
     Demo passwords are reset to the file's, so the printed logins always work.
     """
@@ -81,13 +82,17 @@ def demo_company_load(path: Path = DEMO_FILE) -> list[DemoLogin]:
 
 
 def _load_bundle(designer: User, path: Path) -> None:
-    """Create the workflow once (matched by title), activate it and its ticket types."""
+    """Create the workflow once (matched by title) and publish it, so its tickets can be submitted."""
     bundle = bundle_parse(path.read_text(), filename=path.name)
-    if WorkflowDefinition.objects.filter(title=bundle["workflow"]["title"]).exists():
-        return
-    result = definition_services.bundle_import(actor=designer, bundle=bundle)
-    if result.workflow is None:
-        raise ValueError(f"{path.name}: " + "; ".join(str(p) for p in result.problems))
-    definition_services.workflow_activate(actor=designer, workflow=result.workflow)
-    for ticket_type in result.workflow.ticket_types.all():
-        definition_services.ticket_type_activate(actor=designer, ticket_type=ticket_type)
+    workflow = WorkflowDefinition.objects.filter(title__iexact=bundle["workflow"]["title"]).first()
+    if workflow is None:
+        result = definition_services.bundle_import(actor=designer, bundle=bundle)
+        if result.workflow is None:
+            raise ValueError(f"{path.name}: " + "; ".join(str(p) for p in result.problems))
+        workflow = result.workflow
+    if current_release(workflow) is None:
+        published = definition_services.workflow_publish(
+            actor=designer, workflow=workflow, note="Demo workflow"
+        )
+        if not published.ok:
+            raise ValueError(f"{path.name}: " + "; ".join(str(p) for p in published.problems))

@@ -1,11 +1,12 @@
 """The bundle: one workflow with its tasks, transitions and ticket types, as plain data.
 
-It is the format of upload and download (JSON or YAML), of validation, and of the snapshot a
-running workflow keeps. Tasks are referred to by `key`, roles by name; a bundle never
-carries a company or a primary key, so it moves between companies unchanged.
+It is the format of upload and download (JSON or YAML), of validation, and of what a release
+freezes. Tasks are referred to by `key`, roles by name; a bundle never carries a company or a
+primary key, so it moves between companies unchanged.
 docs/bundle-format.md specifies it.
 """
 
+import hashlib
 import json
 from typing import Any
 
@@ -59,6 +60,12 @@ def bundle_dump(bundle: dict[str, Any], *, as_yaml: bool = False) -> str:
     if as_yaml:
         return str(yaml.safe_dump(bundle, sort_keys=False, allow_unicode=True, width=100))
     return json.dumps(bundle, indent=2, ensure_ascii=False) + "\n"
+
+
+def bundle_sha256(bundle: dict[str, Any]) -> str:
+    """A fingerprint of the bundle's content: equal bundles hash alike, whatever their key order."""
+    canonical = json.dumps(bundle, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 def workflow_bundle(workflow: WorkflowDefinition) -> dict[str, Any]:

@@ -7,6 +7,8 @@ Tasks read and write these fields; ticket types choose which ones a submitter fi
 """
 
 import re
+import unicodedata
+from collections.abc import Collection
 from enum import StrEnum
 from typing import Any
 
@@ -82,3 +84,20 @@ def sample_value(field: dict[str, Any]) -> Any:
     if field_type is FieldType.MULTI_CHOICE and options:
         return options[:1]
     return SAMPLE[field_type]
+
+
+KEY_PATTERN = re.compile(r"^[-a-zA-Z0-9_]+$")
+MAX_KEY_LENGTH = 64
+
+
+def key_from_title(title: str, *, taken: Collection[str] = ()) -> str:
+    """A task key a person need not think about: "Check In" -> "check_in", unique among `taken`."""
+    base = re.sub(r"[^a-z0-9]+", "_", _ascii(title).lower()).strip("_")[: MAX_KEY_LENGTH - 4] or "task"
+    key, number = base, 2
+    while key in taken:
+        key, number = f"{base}_{number}", number + 1
+    return key
+
+
+def _ascii(text: str) -> str:
+    return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()

@@ -1,21 +1,26 @@
 """What a company's designers define: workflows, their tasks and transitions, and ticket types.
 
 Definitions are data an assistant can write: fields and schemas are JSON, conditions are CEL
-expressions, transforms are JSON-e templates, layouts are React component source. Every
-change bumps `version` and is recorded by django-reversion; a running ticket keeps a snapshot
-of the version it started with.
+expressions, transforms are JSON-e templates, layouts are React component source.
+
+The rows here are the **draft**: designers (and uploads, and the assistant) edit them freely;
+every change is one django-reversion revision of the workflow and a new draft `version`.
+Nothing runs from the draft. **Publishing** validates the whole bundle and freezes it as an
+immutable `WorkflowRelease`; tickets start from the latest release and keep it to the end.
 """
 
+from typing import Any, ClassVar
+
 from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
+from django.core.exceptions import ValidationError
 from django.db import models
+from django.db.models.functions import Lower
 from django.utils.translation import gettext_lazy as _
 
+from ticketflower.tenancy.constraints import SameCompany, company_key, parent_key, same_company
+from ticketflower.tenancy.managers import CompanyScopedManager, CompanyScopedQuerySet
 from ticketflower.tenancy.models import CompanyOwnedModel, CompanyRole
-
-
-class DefinitionStatus(models.TextChoices):
-    DRAFT = "draft", _("Draft")
-    ACTIVE = "active", _("Active")
 
 
 class TaskType(models.TextChoices):
@@ -25,7 +30,7 @@ class TaskType(models.TextChoices):
 
 
 class Definition(CompanyOwnedModel):
-    """What every definition has: a title, notes, references, a version and an author."""
+    """What every definition has: a title, notes, references and an author."""
 
     title = models.CharField(_("title"), max_length=255)
     description = models.TextField(_("description"), blank=True)
@@ -35,7 +40,6 @@ class Definition(CompanyOwnedModel):
         blank=True,
         help_text=_('A list of {"label", "description", "uri"} links, e.g. to a policy page.'),
     )
-    version = models.PositiveIntegerField(_("version"), default=1, editable=False)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
     created_by = models.ForeignKey(
@@ -55,7 +59,38 @@ class Definition(CompanyOwnedModel):
         return self.title
 
 
-class WorkflowDefinition(Definition):
+class UniqueTitle:
+    """Titles unique in the company whatever their case: uploads and imports find rows by title.
+
+    The database constraint spans `company`, which forms never show, so Django's own
+    constraint validation skips it; `clean()` checks it with a message for the title field.
+    """
+
+    title: Any
+    pk: Any
+    _meta: Any
+    _default_manager: Any
+
+    def clean(self) -> None:
+        super().clean()  # type: ignore[misc]
+        title = str(self.title or "").strip()
+        clash = type(self)._default_manager.filter(title__iexact=title).exclude(pk=self.pk)
+        if title and clash.exists():
+            name = self._meta.verbose_name
+            raise ValidationError(
+                {
+                    "title": _("Your company already has a %(what)s called “%(title)s”.")
+                    % {"what": name, "title": title}
+                }
+            )
+
+
+class WorkflowDefinition(UniqueTitle, Definition):
+    """A workflow's draft. Its tasks, transitions and ticket types are parts of it."""
+
+    # The draft's number: the count of recorded revisions of this workflow, so version N is
+    # the N-th entry of its history. Only `services.workflow_save` sets it.
+    version = models.PositiveIntegerField(_("draft version"), default=1, editable=False)
     fields = models.JSONField(
         _("fields"),
         default=list,
@@ -65,15 +100,22 @@ class WorkflowDefinition(Definition):
         ),
     )
     display_layout = models.TextField(_("display layout"), blank=True, help_text=_("React component source."))
-    status = models.CharField(
-        _("status"), max_length=16, choices=DefinitionStatus.choices, default=DefinitionStatus.DRAFT
-    )
 
     class Meta:
         verbose_name = _("workflow")
         verbose_name_plural = _("workflows")
         ordering = ["title"]
-        indexes = [models.Index(fields=["company", "title"])]
+        constraints = [
+            # Uploads and imports find workflows by title.
+            models.UniqueConstraint(
+                "company",
+                Lower("title"),
+                name="definitions_workflow_unique_title",
+                violation_error_message=_("Your company already has a workflow with this title."),
+            ),
+            company_key("definitions_workflow"),
+            *same_company("definitions_workflow", "created_by"),
+        ]
 
 
 class TaskDefinition(Definition):
@@ -124,7 +166,10 @@ class TaskDefinition(Definition):
                 fields=["workflow", "key"],
                 name="definitions_task_unique_key",
                 violation_error_message=_("This workflow already has a task with this key."),
-            )
+            ),
+            company_key("definitions_task"),
+            parent_key("definitions_task", "workflow"),
+            *same_company("definitions_task", "workflow", "created_by"),
         ]
 
     def __str__(self) -> str:
@@ -161,15 +206,25 @@ class WorkflowTransition(CompanyOwnedModel):
         verbose_name_plural = _("transitions")
         # The start first, then by source and priority: the order of the bundle and of problem paths.
         ordering = [models.F("from_task").asc(nulls_first=True), "priority", "pk"]
+        constraints = [
+            *same_company("definitions_transition", "workflow", "from_task", "to_task"),
+            # A transition joins two tasks of its own workflow.
+            SameCompany(
+                field="from_task", shared=("workflow",), name="definitions_transition_from_same_workflow"
+            ),
+            SameCompany(
+                field="to_task", shared=("workflow",), name="definitions_transition_to_same_workflow"
+            ),
+        ]
 
     def __str__(self) -> str:
         start = self.from_task.key if self.from_task else "start"
         return f"{start} → {self.to_task.key}"
 
 
-class TicketDefinition(Definition):
+class TicketDefinition(UniqueTitle, Definition):
     workflow = models.ForeignKey(
-        WorkflowDefinition, on_delete=models.PROTECT, related_name="ticket_types", verbose_name=_("workflow")
+        WorkflowDefinition, on_delete=models.CASCADE, related_name="ticket_types", verbose_name=_("workflow")
     )
     fields = models.JSONField(
         _("fields"),
@@ -182,6 +237,7 @@ class TicketDefinition(Definition):
     )
     allowed_roles = models.ManyToManyField(
         CompanyRole,
+        through="TicketTypeRole",
         blank=True,
         related_name="ticket_types",
         verbose_name=_("who may submit"),
@@ -189,11 +245,192 @@ class TicketDefinition(Definition):
     )
     edit_layout = models.TextField(_("edit layout"), blank=True, help_text=_("React component source."))
     display_layout = models.TextField(_("display layout"), blank=True, help_text=_("React component source."))
-    status = models.CharField(
-        _("status"), max_length=16, choices=DefinitionStatus.choices, default=DefinitionStatus.DRAFT
-    )
 
     class Meta:
         verbose_name = _("ticket type")
         verbose_name_plural = _("ticket types")
         ordering = ["title"]
+        constraints = [
+            # Uploads and imports find ticket types by title.
+            models.UniqueConstraint(
+                "company",
+                Lower("title"),
+                name="definitions_tickettype_unique_title",
+                violation_error_message=_("Your company already has a ticket type with this title."),
+            ),
+            company_key("definitions_tickettype"),
+            *same_company("definitions_tickettype", "workflow", "created_by"),
+        ]
+
+
+class TicketTypeRole(CompanyOwnedModel):
+    """A company role whose members may submit a ticket type (the draft's `allowed_roles`)."""
+
+    ticket_type = models.ForeignKey(TicketDefinition, on_delete=models.CASCADE, related_name="role_links")
+    role = models.ForeignKey(CompanyRole, on_delete=models.CASCADE, related_name="ticket_type_links")
+
+    class Meta:
+        verbose_name = _("who may submit")
+        verbose_name_plural = _("who may submit")
+        constraints = [
+            models.UniqueConstraint(fields=["ticket_type", "role"], name="definitions_tickettyperole_unique"),
+            *same_company("definitions_tickettyperole", "ticket_type", "role"),
+        ]
+
+    def __str__(self) -> str:
+        return str(self.role)
+
+
+class ReleaseImmutable(RuntimeError):
+    """Code tried to change or delete a published release."""
+
+
+class _FrozenQuerySetMixin:
+    def update(self, **kwargs: Any) -> int:
+        raise ReleaseImmutable("A published release never changes.")
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        raise ReleaseImmutable("A published release is never deleted.")
+
+
+class FrozenScopedQuerySet(_FrozenQuerySetMixin, CompanyScopedQuerySet[Any]):
+    pass
+
+
+class FrozenQuerySet(_FrozenQuerySetMixin, models.QuerySet[Any]):
+    pass
+
+
+class FrozenScopedManager(CompanyScopedManager[Any]):
+    queryset_class = FrozenScopedQuerySet
+
+
+class Frozen(CompanyOwnedModel):
+    """Rows written once and never changed or deleted (releases and what they publish).
+
+    The model, its default and unscoped managers refuse; a database trigger refuses UPDATE
+    too. Deleting the whole company still removes them (the collector deletes in SQL).
+    """
+
+    objects: ClassVar[FrozenScopedManager] = FrozenScopedManager()
+    unscoped: ClassVar[models.Manager[Any]] = models.Manager.from_queryset(FrozenQuerySet)()
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self._state.adding:
+            raise ReleaseImmutable("A published release never changes.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        raise ReleaseImmutable("A published release is never deleted.")
+
+
+class WorkflowRelease(Frozen):
+    """A published workflow: the whole bundle, frozen. Tickets start from the latest one.
+
+    Frozen: it never changes and is never deleted. A rollback or a withdrawal is a new release.
+    """
+
+    # RESTRICT: a published workflow cannot be deleted, but a deleted company takes it along.
+    workflow = models.ForeignKey(
+        WorkflowDefinition, on_delete=models.RESTRICT, related_name="releases", verbose_name=_("workflow")
+    )
+    number = models.PositiveIntegerField(_("release"))
+    bundle = models.JSONField(_("bundle"), editable=False)
+    sha256 = models.CharField(_("SHA-256 of the bundle"), max_length=64, editable=False)
+    draft_version = models.PositiveIntegerField(
+        _("from draft version"), help_text=_("The draft version this release was published from.")
+    )
+    rolled_back_to = models.ForeignKey(
+        "self",
+        on_delete=models.RESTRICT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("rolled back to"),
+        help_text=_("Set when this release publishes an earlier release's bundle again."),
+    )
+    withdrawn = models.BooleanField(
+        _("withdrawn"), default=False, help_text=_("A withdrawal: no new tickets until the next release.")
+    )
+    # The recorded revision of the draft it was published from (kept by the draft's history).
+    draft_revision = models.ForeignKey(
+        "reversion.Revision",
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("draft revision"),
+    )
+    # RESTRICT: a release never changes, so its publisher cannot be deleted (people are
+    # deactivated); deleting the whole company still takes both along.
+    published_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.RESTRICT,
+        null=True,
+        related_name="+",
+        verbose_name=_("published by"),
+    )
+    published_at = models.DateTimeField(_("published"), auto_now_add=True)
+    note = models.TextField(_("note"), blank=True)
+
+    class Meta:
+        verbose_name = _("release")
+        verbose_name_plural = _("releases")
+        ordering = ["workflow", "-number"]
+        constraints = [
+            models.UniqueConstraint(fields=["workflow", "number"], name="definitions_release_unique_number"),
+            company_key("definitions_release"),
+            parent_key("definitions_release", "workflow"),
+            *same_company("definitions_release", "workflow", "published_by", "rolled_back_to"),
+            SameCompany(
+                field="rolled_back_to",
+                shared=("workflow",),
+                name="definitions_release_rollback_same_workflow",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.workflow} #{self.number}"
+
+
+class ReleaseTicketType(Frozen):
+    """A ticket type as a release publishes it: what the portal offers and tickets belong to.
+
+    Frozen with its release. `allowed_role_ids` are the company roles
+    resolved by name when publishing, so renaming a role keeps access; a deleted role simply
+    matches nobody (an empty list with `open_to_all` off lets nobody submit: fail closed).
+    """
+
+    release = models.ForeignKey(
+        WorkflowRelease, on_delete=models.RESTRICT, related_name="ticket_types", verbose_name=_("release")
+    )
+    position = models.PositiveIntegerField(_("position in the bundle"))
+    title = models.CharField(_("title"), max_length=255)
+    description = models.TextField(_("description"), blank=True)
+    open_to_all = models.BooleanField(_("everybody may submit"))
+    allowed_role_ids = ArrayField(models.BigIntegerField(), default=list, blank=True)
+
+    class Meta:
+        verbose_name = _("published ticket type")
+        verbose_name_plural = _("published ticket types")
+        ordering = ["release", "position"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["release", "position"], name="definitions_releasetickettype_unique"
+            ),
+            company_key("definitions_releasetickettype"),
+            *same_company("definitions_releasetickettype", "release"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def spec(self) -> dict[str, Any]:
+        """This ticket type's entry in its release's bundle."""
+        spec: dict[str, Any] = self.release.bundle["ticket_types"][self.position]
+        return spec

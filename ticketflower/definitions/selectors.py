@@ -1,23 +1,102 @@
-"""Reads about definitions."""
+"""Reads about definitions: drafts, their releases, and what people may submit."""
 
-from django.db.models import Q, QuerySet
+import difflib
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
 
 from ticketflower.accounts.models import User
-from ticketflower.definitions.models import DefinitionStatus, TicketDefinition
+from ticketflower.definitions.bundles import bundle_dump, bundle_sha256, workflow_bundle
+from ticketflower.definitions.models import ReleaseTicketType, WorkflowDefinition, WorkflowRelease
+from ticketflower.definitions.validation import Problem, bundle_warnings, validate_bundle
 
 
-def submittable_ticket_types(user: User) -> QuerySet[TicketDefinition]:
-    """Active ticket types of active workflows that `user` may submit.
+def current_release(workflow: WorkflowDefinition) -> WorkflowRelease | None:
+    """The release new tickets of `workflow` start from (the latest; a withdrawal offers nothing)."""
+    return workflow.releases.order_by("-number").first()
 
-    A ticket type with no allowed roles is open to everybody in the company; otherwise the
-    user must hold one of its company roles.
-    """
-    roles = user.company_roles.values("pk")
-    return (
-        TicketDefinition.objects.filter(
-            status=DefinitionStatus.ACTIVE, workflow__status=DefinitionStatus.ACTIVE
+
+def latest_releases() -> QuerySet[WorkflowRelease]:
+    """Each workflow's latest release (rollbacks and withdrawals are releases too)."""
+    newer = WorkflowRelease.objects.filter(workflow=OuterRef("workflow"), number__gt=OuterRef("number"))
+    return WorkflowRelease.objects.filter(~Exists(newer))
+
+
+@dataclass(frozen=True)
+class DraftState:
+    """Where a workflow's draft stands, in words a designer can act on."""
+
+    version: int
+    problems: list[Problem]
+    warnings: list[Problem]
+    release: WorkflowRelease | None
+    differs: bool  # the draft is not what the latest release publishes
+    bundle: dict[str, Any]
+
+    @property
+    def published(self) -> bool:
+        return self.release is not None and not self.release.withdrawn
+
+    def summary(self) -> str:
+        if self.release is None:
+            where = "Not published yet"
+        elif self.release.withdrawn:
+            where = f"Withdrawn (release #{self.release.number})"
+        else:
+            where = f"Release #{self.release.number} is live"
+        if self.release is not None and not self.differs:
+            draft = f"the draft (version {self.version}) is what it publishes"
+        elif self.problems:
+            draft = (
+                f"draft version {self.version} has {len(self.problems)} problem(s) to fix before publishing"
+            )
+        else:
+            draft = f"draft version {self.version} is ready to publish"
+        return f"{where}; {draft}."
+
+
+def draft_state(workflow: WorkflowDefinition) -> DraftState:
+    bundle = workflow_bundle(workflow)
+    release = current_release(workflow)
+    return DraftState(
+        version=workflow.version,
+        problems=validate_bundle(bundle),
+        warnings=bundle_warnings(bundle),
+        release=release,
+        differs=release is None or release.sha256 != bundle_sha256(bundle),
+        bundle=bundle,
+    )
+
+
+def bundle_diff(
+    before: dict[str, Any], after: dict[str, Any], *, before_name: str, after_name: str
+) -> list[str]:
+    """A unified diff of two bundles as their JSON text, line by line."""
+    return list(
+        difflib.unified_diff(
+            bundle_dump(before).splitlines(),
+            bundle_dump(after).splitlines(),
+            fromfile=before_name,
+            tofile=after_name,
+            lineterm="",
         )
-        .filter(Q(allowed_roles__isnull=True) | Q(allowed_roles__in=roles))
-        .distinct()
+    )
+
+
+def submittable_ticket_types(user: User) -> QuerySet[ReleaseTicketType]:
+    """The published ticket types `user` may submit: those of each workflow's latest release.
+
+    A workflow with no release, or whose latest release is a withdrawal, offers nothing. A
+    ticket type open to everybody is offered to every member of the company; otherwise the
+    user must hold one of the company roles it was published with.
+    """
+    role_ids = list(user.company_roles.values_list("pk", flat=True))
+    live = latest_releases().filter(withdrawn=False)
+    return (
+        ReleaseTicketType.objects.filter(release__in=Subquery(live.values("pk")))
+        .filter(Q(open_to_all=True) | Q(allowed_role_ids__overlap=role_ids))
+        .select_related("release__workflow")
+        .defer("release__bundle")
         .order_by("title")
     )

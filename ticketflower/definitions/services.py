@@ -1,30 +1,40 @@
-"""Writes on definitions: saving, activating, and importing bundles.
+"""Writes on definitions: the draft (save, import a bundle) and its releases (publish, roll back, withdraw).
 
-Every change that alters a workflow, one of its tasks or transitions, or a ticket type bumps
-that definition's `version` and is recorded as a revision of the current company. An
-active definition that stops validating falls back to draft, with the problems listed.
+Two services own all the bookkeeping:
+
+- `workflow_save` records every change of a workflow's draft — the workflow row, a task, a
+  transition, a ticket type, an upload, an import row, a revert — as one revision of the
+  company's history and numbers it: draft version N is the N-th recorded revision.
+- `workflow_publish` (and its two variants, roll back and withdraw) validates the whole bundle
+  and freezes it as the next immutable `WorkflowRelease`. Nothing else makes a release, and
+  nothing a draft does touches a release: a draft's problems never reach submitters.
 """
 
 import copy
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 import reversion
 from django.core.exceptions import PermissionDenied
 from django.db import DataError, IntegrityError, transaction
-from django.db.models import F, ProtectedError, QuerySet
+from django.db.models import Max, QuerySet
+from django.utils.translation import gettext as _
 from guardian.shortcuts import assign_perm, get_objects_for_user
-from reversion.models import Version
+from reversion.models import Revision, Version
 
 from ticketflower.accounts.models import User
-from ticketflower.definitions.bundles import TASK_FIELDS, workflow_bundle
+from ticketflower.definitions.bundles import TASK_FIELDS, bundle_sha256, workflow_bundle
 from ticketflower.definitions.models import (
-    DefinitionStatus,
+    ReleaseTicketType,
     TaskDefinition,
     TicketDefinition,
     WorkflowDefinition,
+    WorkflowRelease,
     WorkflowTransition,
 )
+from ticketflower.definitions.selectors import DraftState, current_release, draft_state
 from ticketflower.definitions.validation import Problem, validate_bundle
 from ticketflower.tenancy.context import acting_as
 from ticketflower.tenancy.models import CompanyRole, SystemRole
@@ -46,26 +56,12 @@ TASK_DEFAULTS: dict[str, Any] = {
     "timeout_seconds": None,
 }
 
+EDIT_WORKFLOW = "definitions.change_workflowdefinition"
+
 
 def require_designer(actor: User) -> None:
     if not actor.is_active or not actor.has_system_role(SystemRole.WORKFLOW_CREATOR):
         raise PermissionDenied("This needs the Workflow designer role.")
-
-
-def workflow_problems(workflow: WorkflowDefinition) -> list[Problem]:
-    """Every problem of a saved workflow and its ticket types."""
-    return validate_bundle(workflow_bundle(workflow))
-
-
-def ticket_type_problems(ticket_type: TicketDefinition) -> list[Problem]:
-    problems = workflow_problems(ticket_type.workflow)
-    index = list(ticket_type.workflow.ticket_types.order_by("title", "pk")).index(ticket_type)
-    return [
-        p for p in problems if p.path.startswith(f"ticket_types[{index}]") or p.path.startswith("workflow")
-    ]
-
-
-EDIT_WORKFLOW = "definitions.change_workflowdefinition"
 
 
 def may_edit_definition(user: User, definition: Any) -> bool:
@@ -89,118 +85,41 @@ def editable_workflows(user: User) -> QuerySet[WorkflowDefinition]:
     return get_objects_for_user(user, EDIT_WORKFLOW, klass=workflows)
 
 
-def definition_changed(*, actor: User, definition: Any, created: bool) -> list[Problem]:
-    """Record who made a definition and bump the version of what changed.
+# --- the draft ------------------------------------------------------------------------------
 
-    Call after saving a workflow, task, transition or ticket type. Returns the workflow's
-    problems; an active workflow or ticket type with problems is put back to draft.
+
+def workflow_save(
+    *, actor: User, workflow: WorkflowDefinition, created: bool = False, comment: str = ""
+) -> DraftState:
+    """Record a change of `workflow`'s draft, already written, as one revision; return the draft's state.
+
+    Call it after writing the workflow or any of its parts, inside the same transaction. It
+    joins the revision the caller opened (the admin opens one per request) or opens its own,
+    adds the whole draft to it, and numbers the draft: version = recorded revisions + 1.
+    A new workflow gets its author, who may always edit it.
     """
-    with acting_as(actor):
-        model = type(definition)
-        if created and hasattr(definition, "created_by_id") and definition.created_by_id is None:
-            model.objects.filter(pk=definition.pk).update(created_by=actor)
-        if created and isinstance(definition, WorkflowDefinition):
-            assign_perm(EDIT_WORKFLOW, actor, definition)  # a workflow's author may always edit it
-        elif not created and model in (WorkflowDefinition, TaskDefinition, TicketDefinition):
-            model.objects.filter(pk=definition.pk).update(version=F("version") + 1)
-        workflow = definition if isinstance(definition, WorkflowDefinition) else definition.workflow
-        if not isinstance(definition, WorkflowDefinition):  # a new or changed part is a new workflow
-            WorkflowDefinition.objects.filter(pk=workflow.pk).update(version=F("version") + 1)
-        return _demote_if_invalid(workflow)
-
-
-def definition_removed(*, actor: User, workflow: WorkflowDefinition) -> list[Problem]:
-    """After a task or ticket type is deleted: the workflow is a new version, re-validated."""
-    with acting_as(actor):
-        WorkflowDefinition.objects.filter(pk=workflow.pk).update(version=F("version") + 1)
-        return _demote_if_invalid(workflow)
-
-
-def parts_changed(*, actor: User, definitions: list[Any]) -> None:
-    """Tasks or ticket types edited inline in their workflow's form: each is a new version."""
-    with acting_as(actor):
-        for definition in definitions:
-            type(definition).objects.filter(pk=definition.pk).update(version=F("version") + 1)
-
-
-VERSIONED = (WorkflowDefinition, TaskDefinition, TicketDefinition)
-
-
-def versions_before_revert(revision: Any) -> dict[tuple[type[Any], int], int]:
-    """The current version numbers of the definitions a revision would restore."""
-    before = {}
-    for version in revision.version_set.all():
-        model = version._model
-        if model in VERSIONED:
-            pk = int(version.object_id)
-            current = model.objects.filter(pk=pk).values_list("version", flat=True).first()
-            recorded = Version.objects.get_for_object_reference(model, pk).count()
-            before[(model, pk)] = max(current or 0, recorded)
-    return before
-
-
-def versions_after_revert(before: dict[tuple[type[Any], int], int]) -> None:
-    """A revert is a new change: every restored definition is numbered past what it had.
-
-    History leaves `version` out, so a reverted row comes back with the default; this puts
-    each one at its highest number so far plus one.
-    """
-    for (model, pk), number in before.items():
-        model.objects.filter(pk=pk).update(version=number + 1)
-
-
-def _demote_if_invalid(workflow: WorkflowDefinition) -> list[Problem]:
-    problems = workflow_problems(workflow)
-    if problems:
-        WorkflowDefinition.objects.filter(pk=workflow.pk).update(status=DefinitionStatus.DRAFT)
-        workflow.ticket_types.update(status=DefinitionStatus.DRAFT)
-    return problems
-
-
-@transaction.atomic
-def workflow_activate(*, actor: User, workflow: WorkflowDefinition) -> list[Problem]:
-    """Make a workflow (and its ticket types) active, unless it has problems: then nothing changes."""
     require_designer(actor)
     require_edit_right(actor, workflow)
-    with acting_as(actor):
-        workflow = WorkflowDefinition.objects.select_for_update().get(pk=workflow.pk)
-        problems = workflow_problems(workflow)
-        if problems:
-            return problems
-        with company_revision(user=actor, comment="Activated"):
-            workflow.status = DefinitionStatus.ACTIVE
-            workflow.save(update_fields=["status", "updated_at"])
-        return []
-
-
-@transaction.atomic
-def workflow_deactivate(*, actor: User, workflow: WorkflowDefinition) -> None:
-    require_designer(actor)
-    require_edit_right(actor, workflow)
-    with acting_as(actor):
-        workflow = WorkflowDefinition.objects.select_for_update().get(pk=workflow.pk)
-        with company_revision(user=actor, comment="Made a draft"):
-            workflow.status = DefinitionStatus.DRAFT
-            workflow.save(update_fields=["status", "updated_at"])
-            workflow.ticket_types.update(status=DefinitionStatus.DRAFT)
-
-
-@transaction.atomic
-def ticket_type_activate(*, actor: User, ticket_type: TicketDefinition) -> list[Problem]:
-    """A ticket type is offered to submitters only when it and its workflow are active."""
-    require_designer(actor)
-    require_edit_right(actor, ticket_type)
-    with acting_as(actor):
-        ticket_type = TicketDefinition.objects.select_for_update().get(pk=ticket_type.pk)
-        problems = ticket_type_problems(ticket_type)
-        if ticket_type.workflow.status != DefinitionStatus.ACTIVE:
-            problems.append(Problem("workflow", "Activate the workflow first."))
-        if problems:
-            return problems
-        with company_revision(user=actor, comment="Activated"):
-            ticket_type.status = DefinitionStatus.ACTIVE
-            ticket_type.save(update_fields=["status", "updated_at"])
-        return []
+    with transaction.atomic(), acting_as(actor), company_revision(user=actor, comment=comment):
+        # This revision's number in the workflow's history; never lower than before, should
+        # old history ever be pruned.
+        number = Version.objects.get_for_object(workflow).count() + 1
+        if not created:
+            current = (
+                WorkflowDefinition.objects.filter(pk=workflow.pk).values_list("version", flat=True).get()
+            )
+            number = max(number, current + 1)
+        changes: dict[str, Any] = {"version": number}
+        if created and workflow.created_by_id is None:
+            changes["created_by"] = actor
+        WorkflowDefinition.objects.filter(pk=workflow.pk).update(**changes)
+        for name, value in changes.items():
+            setattr(workflow, name, value)
+        if created:
+            assign_perm(EDIT_WORKFLOW, actor, workflow)
+        # Added last, so the revision holds every part as written (reversion follows them).
+        reversion.add_to_revision(workflow)
+    return draft_state(workflow)
 
 
 @dataclass
@@ -212,6 +131,7 @@ class ImportResult:
     updated: list[str] = field(default_factory=list)
     deleted: list[str] = field(default_factory=list)
     workflow: WorkflowDefinition | None = None
+    state: DraftState | None = None
 
     @property
     def ok(self) -> bool:
@@ -223,47 +143,51 @@ class _DryRun(Exception):
 
 
 def bundle_import(
-    *, actor: User, bundle: dict[str, Any], into: WorkflowDefinition | None = None, dry_run: bool = False
+    *,
+    actor: User,
+    bundle: dict[str, Any],
+    into: WorkflowDefinition | None = None,
+    dry_run: bool = False,
+    comment: str = "Uploaded a bundle",
 ) -> ImportResult:
-    """Create a workflow from a bundle, or bring `into` in line with it. All or nothing.
+    """Create a workflow's draft from a bundle, or bring `into`'s draft in line with it. All or nothing.
 
     Ids and companies are never read from the bundle: rows are matched by task key and
     ticket-type title inside the target workflow, roles by name inside the actor's company.
     A dry run does all the work inside a transaction that is rolled back, so its preview
-    is exactly what a real import would do.
+    is exactly what a real import would do. What is published does not change: publishing
+    is a person's act (`workflow_publish`).
     """
     require_designer(actor)
     if into is not None:
         require_edit_right(actor, into)
     result = ImportResult(problems=validate_bundle(bundle))
+    if result.problems:  # the checks below read the bundle's values as valid
+        return result
     with acting_as(actor):
-        result.problems += _role_problems(bundle)
+        result.problems += role_problems(bundle) + _title_problems(bundle, into)
         if result.problems:
             return result
         try:
             with transaction.atomic():
-                _import(actor, bundle, into, result)
+                result.workflow = _import(actor, bundle, into, result)
+                result.state = workflow_save(
+                    actor=actor, workflow=result.workflow, created=into is None, comment=comment
+                )
                 if dry_run:
                     raise _DryRun
         except _DryRun:
             result.workflow = None
-        except ProtectedError as exc:
-            names = ", ".join(sorted({str(obj) for obj in exc.protected_objects})[:5])
-            result.problems.append(
-                Problem(
-                    "workflow", f"This upload would remove definitions that tickets already use: {names}."
-                )
-            )
-            result.created, result.updated, result.deleted, result.workflow = [], [], [], None
-        except (DataError, IntegrityError) as exc:  # after ProtectedError, its subclass
-            # Validation checks types and sizes first; this is the database's last word.
+        except (DataError, IntegrityError) as exc:
+            # Validation checks types, sizes and titles first; this is the database's last word.
             message = str(exc).splitlines()[0]
             result.problems.append(Problem("workflow", f"The database refused this bundle: {message}"))
             result.created, result.updated, result.deleted, result.workflow = [], [], [], None
     return result
 
 
-def _role_problems(bundle: dict[str, Any]) -> list[Problem]:
+def role_problems(bundle: dict[str, Any]) -> list[Problem]:
+    """Company roles a bundle names that the company does not have."""
     known = {name.lower() for name in CompanyRole.objects.values_list("name", flat=True)}
     problems = []
     for index, ticket_type in enumerate(bundle.get("ticket_types") or []):
@@ -278,80 +202,247 @@ def _role_problems(bundle: dict[str, Any]) -> list[Problem]:
     return problems
 
 
+def _title_problems(bundle: dict[str, Any], into: WorkflowDefinition | None) -> list[Problem]:
+    """Titles another workflow of the company already uses (uploads and imports match by title)."""
+    problems = []
+    title = bundle["workflow"]["title"].strip()
+    clash = WorkflowDefinition.objects.filter(title__iexact=title)
+    if into is not None:
+        clash = clash.exclude(pk=into.pk)
+    if clash.exists():
+        problems.append(
+            Problem(
+                "workflow.title",
+                f"Your company already has a workflow called “{title}”: choose it under “Replace "
+                "workflow” to update it, or give this one another title.",
+            )
+        )
+    for index, spec in enumerate(bundle.get("ticket_types") or []):
+        taken = TicketDefinition.objects.filter(title__iexact=spec["title"].strip()).select_related(
+            "workflow"
+        )
+        if into is not None:
+            taken = taken.exclude(workflow=into)
+        other = taken.first()
+        if other is not None:
+            problems.append(
+                Problem(
+                    f"ticket_types[{index}].title",
+                    f"The ticket type “{other.title}” already belongs to the workflow “{other.workflow}”.",
+                )
+            )
+    return problems
+
+
 def _import(
     actor: User, bundle: dict[str, Any], into: WorkflowDefinition | None, result: ImportResult
-) -> None:
+) -> WorkflowDefinition:
     spec = bundle["workflow"]
-    with company_revision(user=actor, comment="Uploaded a bundle"):
-        workflow = into or WorkflowDefinition(created_by=actor)
-        if into is not None:
-            workflow = WorkflowDefinition.objects.select_for_update().get(pk=into.pk)
-            workflow.version += 1
-            workflow.status = DefinitionStatus.DRAFT
-        for name in ("title", "description", "ext_ref", "fields", "display_layout"):
-            setattr(workflow, name, spec.get(name) or ([] if name in ("ext_ref", "fields") else ""))
-        workflow.save()
-        if into is None:
-            assign_perm(EDIT_WORKFLOW, actor, workflow)
-        (result.updated if into else result.created).append(f"workflow “{workflow.title}”")
+    workflow = into or WorkflowDefinition(created_by=actor)
+    if into is not None:
+        workflow = WorkflowDefinition.objects.select_for_update().get(pk=into.pk)
+    for name in ("title", "description", "ext_ref", "fields", "display_layout"):
+        setattr(workflow, name, spec.get(name) or ([] if name in ("ext_ref", "fields") else ""))
+    workflow.title = workflow.title.strip()
+    workflow.save()
+    (result.updated if into else result.created).append(f"workflow “{workflow.title}”")
 
-        existing = {task.key: task for task in workflow.tasks.all()} if into else {}
-        tasks: dict[str, TaskDefinition] = {}
-        for task_spec in spec.get("tasks") or []:
-            task = existing.pop(task_spec["key"], None)
-            is_new = task is None
-            if task is None:
-                task = TaskDefinition(workflow=workflow, created_by=actor)
-            else:
-                task.version += 1
-            for name in TASK_FIELDS:
-                value = task_spec.get(name)
-                setattr(task, name, copy.deepcopy(TASK_DEFAULTS[name]) if value is None else value)
-            task.task_type = task_spec["type"]
-            task.save()
-            tasks[task.key] = task
-            (result.created if is_new else result.updated).append(f"task “{task.key}”")
+    existing = {task.key: task for task in workflow.tasks.all()} if into else {}
+    tasks: dict[str, TaskDefinition] = {}
+    for task_spec in spec.get("tasks") or []:
+        task = existing.pop(task_spec["key"], None)
+        is_new = task is None
+        if task is None:
+            task = TaskDefinition(workflow=workflow, created_by=actor)
+        for name in TASK_FIELDS:
+            value = task_spec.get(name)
+            setattr(task, name, copy.deepcopy(TASK_DEFAULTS[name]) if value is None else value)
+        task.task_type = task_spec["type"]
+        task.save()
+        tasks[task.key] = task
+        (result.created if is_new else result.updated).append(f"task “{task.key}”")
 
-        workflow.transitions.all().delete()
-        WorkflowTransition.objects.bulk_create(
-            WorkflowTransition(
-                workflow=workflow,
-                from_task=tasks[t["from"]] if t.get("from") else None,
-                to_task=tasks[t["to"]],
-                condition=t.get("condition") or "",
-                priority=t.get("priority", 0),
-            )
-            for t in spec.get("transitions") or []
+    workflow.transitions.all().delete()
+    WorkflowTransition.objects.bulk_create(
+        WorkflowTransition(
+            workflow=workflow,
+            from_task=tasks[t["from"]] if t.get("from") else None,
+            to_task=tasks[t["to"]],
+            condition=t.get("condition") or "",
+            priority=t.get("priority", 0),
         )
-        for key, task in existing.items():
-            task.delete()  # PROTECT keeps tasks that already ran; the import then fails whole
-            result.deleted.append(f"task “{key}”")
+        for t in spec.get("transitions") or []
+    )
+    for key, task in existing.items():
+        task.delete()  # runs point at their release, never at draft tasks: nothing blocks this
+        result.deleted.append(f"task “{key}”")
 
-        roles = {role.name.lower(): role for role in CompanyRole.objects.all()}
-        current = {t.title: t for t in workflow.ticket_types.all()} if into else {}
-        for ticket_spec in bundle.get("ticket_types") or []:
-            ticket_type = current.pop(ticket_spec["title"], None)
-            is_new = ticket_type is None
-            if ticket_type is None:
-                ticket_type = TicketDefinition(workflow=workflow, created_by=actor)
-            else:
-                ticket_type.version += 1
-                ticket_type.status = DefinitionStatus.DRAFT
-            ticket_type.title = ticket_spec["title"]
-            ticket_type.description = ticket_spec.get("description") or ""
-            ticket_type.ext_ref = ticket_spec.get("ext_ref") or []
-            ticket_type.fields = ticket_spec.get("fields") or []
-            ticket_type.edit_layout = ticket_spec.get("edit_layout") or ""
-            ticket_type.display_layout = ticket_spec.get("display_layout") or ""
-            ticket_type.save()
-            ticket_type.allowed_roles.set(
-                [roles[name.lower()] for name in ticket_spec.get("allowed_roles") or []]
+    roles = {role.name.lower(): role for role in CompanyRole.objects.all()}
+    current = {t.title.lower(): t for t in workflow.ticket_types.all()} if into else {}
+    for ticket_spec in bundle.get("ticket_types") or []:
+        ticket_type = current.pop(ticket_spec["title"].strip().lower(), None)
+        is_new = ticket_type is None
+        if ticket_type is None:
+            ticket_type = TicketDefinition(workflow=workflow, created_by=actor)
+        ticket_type.title = ticket_spec["title"].strip()
+        ticket_type.description = ticket_spec.get("description") or ""
+        ticket_type.ext_ref = ticket_spec.get("ext_ref") or []
+        ticket_type.fields = ticket_spec.get("fields") or []
+        ticket_type.edit_layout = ticket_spec.get("edit_layout") or ""
+        ticket_type.display_layout = ticket_spec.get("display_layout") or ""
+        ticket_type.save()
+        ticket_type.allowed_roles.set(
+            [roles[name.lower()] for name in ticket_spec.get("allowed_roles") or []]
+        )
+        (result.created if is_new else result.updated).append(f"ticket type “{ticket_type.title}”")
+    for ticket_type in current.values():
+        ticket_type.delete()
+        result.deleted.append(f"ticket type “{ticket_type.title}”")
+    return workflow
+
+
+def draft_from_release(*, actor: User, release: WorkflowRelease) -> ImportResult:
+    """Bring the draft back to what `release` published, as a new draft version (nothing is published)."""
+    return bundle_import(
+        actor=actor,
+        bundle=release.bundle,
+        into=release.workflow,
+        comment=f"Draft set to release #{release.number}",
+    )
+
+
+# --- releases --------------------------------------------------------------------------------
+
+
+@dataclass
+class PublishResult:
+    """A new release, or the problems that kept one from being made (then nothing was written)."""
+
+    release: WorkflowRelease | None = None
+    problems: list[Problem] = field(default_factory=list)
+    message: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.release is not None
+
+
+@transaction.atomic
+def workflow_publish(*, actor: User, workflow: WorkflowDefinition, note: str = "") -> PublishResult:
+    """Validate the draft's whole bundle and freeze it as the next release. Nothing changes on problems."""
+    with _publishing(actor, workflow) as locked:
+        bundle = workflow_bundle(locked)
+        problems = validate_bundle(bundle) + role_problems(bundle)
+        if problems:
+            return PublishResult(problems=problems, message=_("Not published: the draft has problems."))
+        live = current_release(locked)
+        if live is not None and not live.withdrawn and live.sha256 == bundle_sha256(bundle):
+            return PublishResult(
+                release=live,
+                message=_("Nothing to publish: release #%(n)d is the draft.") % {"n": live.number},
             )
-            (result.created if is_new else result.updated).append(f"ticket type “{ticket_type.title}”")
-        for title, ticket_type in current.items():
-            ticket_type.delete()
-            result.deleted.append(f"ticket type “{title}”")
-        # Record the workflow again now that its tasks and transitions exist: reversion
-        # follows relations when an object is added, and bulk-created rows send no signal.
-        reversion.add_to_revision(workflow)
-        result.workflow = workflow
+        release = _release_create(actor, locked, bundle, draft_version=locked.version, note=note)
+        return PublishResult(release=release, message=_published_message(release))
+
+
+@transaction.atomic
+def release_rollback(*, actor: User, release: WorkflowRelease, note: str = "") -> PublishResult:
+    """Publish an earlier release's bundle again, as the next release number. The draft stays as it is."""
+    with _publishing(actor, release.workflow) as locked:
+        problems = validate_bundle(release.bundle) + role_problems(release.bundle)
+        if problems:
+            # Rules and company roles may have changed since it was published.
+            message = _("Release #%(n)d no longer validates; nothing was published.") % {"n": release.number}
+            return PublishResult(problems=problems, message=message)
+        new = _release_create(
+            actor,
+            locked,
+            release.bundle,
+            draft_version=release.draft_version,
+            note=note or _("Rolled back to release #%(n)d.") % {"n": release.number},
+            rolled_back_to=release,
+            draft_revision=release.draft_revision,
+        )
+        return PublishResult(release=new, message=_published_message(new))
+
+
+@transaction.atomic
+def workflow_withdraw(*, actor: User, workflow: WorkflowDefinition, note: str = "") -> PublishResult:
+    """Stop offering the workflow's ticket types: a withdrawal release. Running tickets go on."""
+    with _publishing(actor, workflow) as locked:
+        live = current_release(locked)
+        if live is None or live.withdrawn:
+            return PublishResult(problems=[Problem("workflow", _("This workflow is not published."))])
+        new = _release_create(
+            actor,
+            locked,
+            live.bundle,
+            draft_version=live.draft_version,
+            note=note,
+            withdrawn=True,
+            draft_revision=live.draft_revision,
+        )
+        message = _("Withdrawn as release #%(n)d: its ticket types are no longer offered.") % {
+            "n": new.number
+        }
+        return PublishResult(release=new, message=message)
+
+
+@contextmanager
+def _publishing(actor: User, workflow: WorkflowDefinition) -> Iterator[WorkflowDefinition]:
+    """Check the actor, act for their company and lock the workflow, so release numbers never clash."""
+    require_designer(actor)
+    require_edit_right(actor, workflow)
+    with acting_as(actor):
+        yield WorkflowDefinition.objects.select_for_update().get(pk=workflow.pk)
+
+
+def _release_create(
+    actor: User,
+    workflow: WorkflowDefinition,
+    bundle: dict[str, Any],
+    *,
+    draft_version: int,
+    note: str,
+    rolled_back_to: WorkflowRelease | None = None,
+    withdrawn: bool = False,
+    draft_revision: Revision | None = None,
+) -> WorkflowRelease:
+    number = (workflow.releases.aggregate(n=Max("number"))["n"] or 0) + 1
+    latest = Version.objects.get_for_object(workflow).order_by("-pk").first()
+    release: WorkflowRelease = WorkflowRelease.objects.create(
+        workflow=workflow,
+        draft_revision=draft_revision
+        if draft_revision is not None
+        else (latest.revision if latest else None),
+        number=number,
+        bundle=bundle,
+        sha256=bundle_sha256(bundle),
+        draft_version=draft_version,
+        rolled_back_to=rolled_back_to,
+        withdrawn=withdrawn,
+        published_by=actor,
+        note=note.strip(),
+    )
+    roles = {role.name.lower(): role.pk for role in CompanyRole.objects.all()}
+    ReleaseTicketType.objects.bulk_create(
+        ReleaseTicketType(
+            release=release,
+            position=position,
+            title=spec["title"],
+            description=spec.get("description") or "",
+            open_to_all=not spec.get("allowed_roles"),
+            allowed_role_ids=[roles[name.lower()] for name in spec.get("allowed_roles") or []],
+        )
+        for position, spec in enumerate(bundle.get("ticket_types") or [])
+    )
+    return release
+
+
+def _published_message(release: WorkflowRelease) -> str:
+    offered = [spec["title"] for spec in release.bundle.get("ticket_types") or []]
+    what = ", ".join(f"“{title}”" for title in offered) if offered else _("no ticket types")
+    return _("Published release #%(n)d. New tickets of %(what)s run it; running tickets keep theirs.") % {
+        "n": release.number,
+        "what": what,
+    }

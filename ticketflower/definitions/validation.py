@@ -3,11 +3,11 @@
 The input is the bundle format (docs/bundle-format.md): the same dict the admin builds from
 its models, an upload parses from JSON or YAML, and an assistant will write. Each problem
 carries a path such as `workflow.tasks[2].condition` so a person (or the assistant) can fix
-exactly that spot. A definition with problems can be saved as a draft, never made active.
+exactly that spot. A draft with problems can be saved, never published.
+`bundle_warnings` lists what is allowed but probably not meant; warnings never block.
 """
 
 import json
-import re
 from collections import deque
 from dataclasses import dataclass
 from typing import Any
@@ -16,7 +16,7 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
 
 from ticketflower.definitions.expressions import ExpressionError, condition_check, transform_render
-from ticketflower.definitions.fields import NAME_PATTERN, FieldType, sample_value, value_schema
+from ticketflower.definitions.fields import KEY_PATTERN, NAME_PATTERN, FieldType, sample_value, value_schema
 
 TASK_TYPES = {"FORM", "SYNC_ACTION", "ASYNC_ACTION"}
 ACTION_TYPES = {"SYNC_ACTION", "ASYNC_ACTION"}
@@ -44,12 +44,38 @@ def validate_bundle(bundle: Any) -> list[Problem]:
     for index, ticket_type in enumerate(_list(bundle.get("ticket_types"))):
         path = f"ticket_types[{index}]"
         problems += validate_ticket_type(ticket_type, fields, path=path)
-        if ticket_type.get("title") in titles:
+        title = str(ticket_type.get("title") or "").strip().lower()
+        if title in titles:
             problems.append(
                 Problem(f"{path}.title", f"Two ticket types are called {ticket_type['title']!r}.")
             )
-        titles.add(ticket_type.get("title"))
+        titles.add(title)
     return sorted(problems)
+
+
+def bundle_warnings(bundle: Any) -> list[Problem]:
+    """What a valid bundle allows but a designer probably did not mean. Never blocks publishing."""
+    if shape_problems(bundle):
+        return []
+    warnings = []
+    workflow = bundle["workflow"]
+    for index, task in enumerate(_list(workflow.get("tasks"))):
+        properties = (task.get("output_schema") or {}).get("properties")
+        if task.get("type") == "FORM" and not properties:
+            warnings.append(
+                Problem(
+                    f"workflow.tasks[{index}].output_schema",
+                    "Nothing to fill in: the person doing this task only marks it done. Name the fields "
+                    "they fill in in its output schema, if that was the idea.",
+                )
+            )
+    if not _list(bundle.get("ticket_types")):
+        warnings.append(
+            Problem(
+                "ticket_types", "No ticket type starts this workflow, so nobody can submit a ticket for it."
+            )
+        )
+    return warnings
 
 
 # --- shape: types, sizes and JSON-ness of every value, before anything looks inside -------
@@ -66,7 +92,6 @@ WORKFLOW_SHAPE: dict[str, tuple[Any, ...]] = {
     "display_layout": (str, None, False),
     "tasks": (list, None, False),
     "transitions": (list, None, False),
-    "status": (str, 16, False),
 }
 FIELD_SHAPE = {
     "name": (str, 63, True),
@@ -105,7 +130,6 @@ TICKET_TYPE_SHAPE = {
     "display_layout": (str, None, False),
     "status": (str, 16, False),
 }
-KEY_PATTERN = re.compile(r"^[-a-zA-Z0-9_]+$")
 
 
 def shape_problems(bundle: Any) -> list[Problem]:

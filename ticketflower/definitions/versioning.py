@@ -1,10 +1,12 @@
-"""Version history of definitions with django-reversion.
+"""Version history of workflow drafts with django-reversion.
 
-A workflow's revision follows its tasks and transitions, so reverting a workflow restores
-the whole graph as it was. `version` is left out of the history: a revert is a new change,
-so the number only ever grows.
+A workflow's revision follows its tasks, transitions and ticket types (with who may submit
+them), so every revision records the whole draft and reverting one restores the whole draft
+as it was. `version` is left out of the history: `services.workflow_save` numbers every
+change, reverts included, so the number only ever grows.
 """
 
+import json
 from typing import Any
 
 import reversion
@@ -14,35 +16,47 @@ from ticketflower.definitions.bundles import FORMAT, TASK_FIELDS
 from ticketflower.definitions.models import (
     TaskDefinition,
     TicketDefinition,
+    TicketTypeRole,
     WorkflowDefinition,
     WorkflowTransition,
 )
+from ticketflower.tenancy.models import CompanyRole
 
 
 def register() -> None:
     if reversion.is_registered(WorkflowDefinition):
         return
-    reversion.register(TaskDefinition, exclude=["version"])
+    reversion.register(TaskDefinition)
     reversion.register(WorkflowTransition)
-    reversion.register(WorkflowDefinition, follow=["tasks", "transitions"], exclude=["version"])
-    reversion.register(TicketDefinition, exclude=["version"])
+    reversion.register(TicketTypeRole)
+    reversion.register(TicketDefinition, follow=["role_links"])
+    reversion.register(
+        WorkflowDefinition, follow=["tasks", "transitions", "ticket_types"], exclude=["version"]
+    )
 
 
 def version_bundle(version: Version) -> dict[str, Any]:
-    """The workflow as one revision recorded it, in bundle form (ticket types left out)."""
-    data = version.field_dict
-    revision_versions = list(version.revision.version_set.all())
+    """The workflow as one revision recorded it, in bundle form."""
+    workflow_id = int(version.object_id)
+    recorded: dict[type[Any], list[dict[str, Any]]] = {}
+    for item in version.revision.version_set.all():
+        fields = json.loads(item.serialized_data)[0]
+        recorded.setdefault(item._model, []).append({"id": int(item.object_id), **fields["fields"]})
+    data = json.loads(version.serialized_data)[0]["fields"]
+
     tasks = sorted(
-        (v.field_dict for v in revision_versions if v._model is TaskDefinition),
-        key=lambda task: task["id"],
+        (t for t in recorded.get(TaskDefinition, []) if t["workflow"] == workflow_id), key=lambda t: t["id"]
     )
-    tasks = [task for task in tasks if task["workflow_id"] == int(version.object_id)]
     keys = {task["id"]: task["key"] for task in tasks}
-    transitions = [
-        v.field_dict
-        for v in revision_versions
-        if v._model is WorkflowTransition and v.field_dict["id"] is not None
-    ]
+    transitions = [t for t in recorded.get(WorkflowTransition, []) if t["workflow"] == workflow_id]
+    ticket_types = sorted(
+        (t for t in recorded.get(TicketDefinition, []) if t["workflow"] == workflow_id),
+        key=lambda t: (t["title"], t["id"]),
+    )
+    role_ids: dict[int, list[int]] = {}
+    for link in recorded.get(TicketTypeRole, []):
+        role_ids.setdefault(link["ticket_type"], []).append(link["role"])
+    names = dict(CompanyRole.objects.values_list("pk", "name"))
     return {
         "format": FORMAT,
         "workflow": {
@@ -51,7 +65,6 @@ def version_bundle(version: Version) -> dict[str, Any]:
             "ext_ref": data["ext_ref"],
             "fields": data["fields"],
             "display_layout": data["display_layout"],
-            "status": data["status"],
             "tasks": [
                 {**{name: task.get(name) for name in TASK_FIELDS}, "type": task["task_type"]}
                 for task in tasks
@@ -59,15 +72,28 @@ def version_bundle(version: Version) -> dict[str, Any]:
             "transitions": sorted(
                 (
                     {
-                        "from": keys.get(t["from_task_id"]) if t.get("from_task_id") else None,
-                        "to": keys.get(t["to_task_id"]),
+                        "from": keys.get(t["from_task"]) if t.get("from_task") else None,
+                        "to": keys.get(t["to_task"]),
                         "condition": t["condition"],
                         "priority": t["priority"],
                     }
                     for t in transitions
-                    if t.get("workflow_id") == int(version.object_id)
                 ),
-                key=lambda t: (t["from"] or "", t["priority"], t["to"] or ""),
+                key=lambda t: (t["from"] is not None, t["from"] or "", t["priority"], t["to"] or ""),
             ),
         },
+        "ticket_types": [
+            {
+                "title": t["title"],
+                "description": t["description"],
+                "ext_ref": t["ext_ref"],
+                "fields": t["fields"],
+                "allowed_roles": sorted(
+                    names.get(r, f"(deleted role {r})") for r in role_ids.get(t["id"], [])
+                ),
+                "edit_layout": t["edit_layout"],
+                "display_layout": t["display_layout"],
+            }
+            for t in ticket_types
+        ],
     }

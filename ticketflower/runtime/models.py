@@ -1,13 +1,17 @@
 """What runs: tickets, the workflow each one started, its tasks, and uploaded files.
 
-The engine (a later step) moves these; every status change there is compare-and-set.
+A run points at the published release it started from and its tasks at their `key` within
+that release — never at the editable draft rows, so editing, re-importing or deleting a
+draft never touches (or is blocked by) a running ticket. The engine (a later step) moves
+these; every status change there is compare-and-set.
 """
 
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from ticketflower.definitions.models import TaskDefinition, TicketDefinition, WorkflowDefinition
+from ticketflower.definitions.models import ReleaseTicketType, TaskType, WorkflowRelease
+from ticketflower.tenancy.constraints import company_key, same_company
 from ticketflower.tenancy.models import CompanyOwnedModel
 
 
@@ -33,20 +37,10 @@ ACTIVE_WORKFLOW_STATUSES = (WorkflowStatus.NOT_STARTED, WorkflowStatus.IN_PROGRE
 
 
 class WorkflowInstance(CompanyOwnedModel):
-    workflow = models.ForeignKey(
-        WorkflowDefinition, on_delete=models.PROTECT, related_name="instances", verbose_name=_("workflow")
+    release = models.ForeignKey(
+        WorkflowRelease, on_delete=models.RESTRICT, related_name="runs", verbose_name=_("release")
     )
-    # The definition as it was when this instance started: later edits never change a run.
-    workflow_version = models.PositiveIntegerField(_("workflow version"))
-    snapshot = models.JSONField(_("definition snapshot"), default=dict, editable=False)
-    current_task = models.ForeignKey(
-        TaskDefinition,
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="+",
-        verbose_name=_("current task"),
-    )
+    current_task_key = models.CharField(_("current task"), max_length=64, blank=True)
     data = models.JSONField(_("workflow data"), default=dict, blank=True)
     status = models.CharField(
         _("status"), max_length=16, choices=WorkflowStatus.choices, default=WorkflowStatus.IN_PROGRESS
@@ -58,18 +52,28 @@ class WorkflowInstance(CompanyOwnedModel):
         verbose_name = _("workflow run")
         verbose_name_plural = _("workflow runs")
         indexes = [models.Index(fields=["company", "status"])]
+        constraints = [company_key("runtime_workflowrun"), *same_company("runtime_workflowrun", "release")]
 
     def __str__(self) -> str:
-        return f"{self.workflow} #{self.pk}"
+        return f"{self.release.workflow} #{self.pk}"
+
+    @property
+    def current_task_title(self) -> str:
+        """The current task's title as the run's release names it."""
+        for task in self.release.bundle["workflow"]["tasks"]:
+            if task["key"] == self.current_task_key:
+                return str(task["title"])
+        return self.current_task_key
 
 
 class TaskInstance(CompanyOwnedModel):
     workflow_instance = models.ForeignKey(
         WorkflowInstance, on_delete=models.CASCADE, related_name="tasks", verbose_name=_("workflow run")
     )
-    task_definition = models.ForeignKey(
-        TaskDefinition, on_delete=models.PROTECT, related_name="instances", verbose_name=_("task")
-    )
+    # The task within the run's release; title and type are copied from it for lists.
+    task_key = models.CharField(_("task key"), max_length=64)
+    title = models.CharField(_("task"), max_length=255)
+    task_type = models.CharField(_("type"), max_length=16, choices=TaskType.choices)
     status = models.CharField(
         _("status"), max_length=16, choices=TaskStatus.choices, default=TaskStatus.PENDING
     )
@@ -97,14 +101,18 @@ class TaskInstance(CompanyOwnedModel):
             models.Index(fields=["company", "status", "-created_at"]),
             models.Index(fields=["assigned_to", "status"]),
         ]
+        constraints = [
+            company_key("runtime_task"),
+            *same_company("runtime_task", "workflow_instance", "assigned_to"),
+        ]
 
     def __str__(self) -> str:
-        return f"{self.task_definition.title} #{self.pk}"
+        return f"{self.title} #{self.pk}"
 
 
 class TicketInstance(CompanyOwnedModel):
-    ticket_definition = models.ForeignKey(
-        TicketDefinition, on_delete=models.PROTECT, related_name="tickets", verbose_name=_("ticket type")
+    ticket_type = models.ForeignKey(
+        ReleaseTicketType, on_delete=models.RESTRICT, related_name="tickets", verbose_name=_("ticket type")
     )
     workflow_instance = models.OneToOneField(
         WorkflowInstance,
@@ -130,9 +138,10 @@ class TicketInstance(CompanyOwnedModel):
         verbose_name_plural = _("tickets")
         ordering = ["-created_at"]
         indexes = [models.Index(fields=["company", "-created_at"])]
+        constraints = [*same_company("runtime_ticket", "ticket_type", "workflow_instance", "created_by")]
 
     def __str__(self) -> str:
-        return f"{self.ticket_definition.title} #{self.pk}"
+        return f"{self.ticket_type.title} #{self.pk}"
 
 
 class FileUpload(CompanyOwnedModel):
@@ -152,6 +161,7 @@ class FileUpload(CompanyOwnedModel):
     class Meta:
         verbose_name = _("file")
         verbose_name_plural = _("files")
+        constraints = [*same_company("runtime_file", "uploaded_by")]
 
     def __str__(self) -> str:
         return self.filename

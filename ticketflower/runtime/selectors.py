@@ -21,6 +21,7 @@ def worker_tasks(worker: User) -> QuerySet[TaskInstance]:
     """A worker's open and in-progress tasks, oldest first."""
     return (
         TaskInstance.objects.filter(assigned_to=worker, status__in=ACTIVE_TASK_STATUSES)
-        .select_related("task_definition", "workflow_instance__workflow")
+        .select_related("workflow_instance__release__workflow")
+        .defer("workflow_instance__release__bundle", "workflow_instance__data")
         .order_by("created_at")
     )

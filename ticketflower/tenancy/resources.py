@@ -35,6 +35,11 @@ class TenantResource(resources.ModelResource):
     def get_import_id_fields(self) -> list[str]:
         return list(self.natural_keys)
 
+    def import_data(self, dataset: Any, *args: Any, **kwargs: Any) -> Any:
+        # A file with one bad row writes nothing, even when its confirmation is posted directly.
+        kwargs["rollback_on_validation_errors"] = True
+        return super().import_data(dataset, *args, **kwargs)
+
     def import_row(self, row: Any, instance_loader: Any, **kwargs: Any) -> Any:
         # One revision per row: reverting one row later never reverts its neighbours.
         with company_revision(user=kwargs.get("user"), comment="Imported from a file"):

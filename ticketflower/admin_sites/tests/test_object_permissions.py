@@ -8,7 +8,7 @@ from django.urls import reverse
 from conftest import Tenant
 from tests.factories import make_ticket, make_workflow
 from ticketflower.accounts.models import User
-from ticketflower.definitions.models import WorkflowDefinition
+from ticketflower.definitions.models import WorkflowDefinition, WorkflowRelease
 from ticketflower.runtime.models import TaskInstance
 from ticketflower.runtime.services import WORK_ON_TASK, tasks_reassign
 from ticketflower.tenancy.context import company_context
@@ -130,14 +130,14 @@ def test_a_restricted_designer_cannot_grant_themselves_the_right_or_act_on_the_w
     assert client.post(manage_url, {"permissions": ["change_workflowdefinition"]}).status_code == 404
     assert not tenant_a.designer.has_perm("definitions.change_workflowdefinition", restricted)
     base = f"/design/definitions/workflowdefinition/{restricted.pk}"
-    assert client.post(f"{base}/activate/").status_code == 403
-    assert client.post(f"{base}/deactivate/").status_code == 403
-    assert WorkflowDefinition.unscoped.get(pk=restricted.pk).status == "draft"
+    assert client.post(f"{base}/publish/").status_code == 403
+    assert client.post(f"{base}/withdraw/").status_code == 403
+    assert not WorkflowRelease.unscoped.filter(workflow=restricted).exists()
     from ticketflower.definitions import services
 
     designer = User.unscoped.select_related("company").get(pk=tenant_a.designer.pk)
     with pytest.raises(PermissionDenied):
-        services.workflow_activate(actor=designer, workflow=restricted)
+        services.workflow_publish(actor=designer, workflow=restricted)
 
 
 def test_a_restricted_designer_cannot_import_into_a_workflow_they_may_not_edit(

@@ -15,7 +15,7 @@ from reversion.models import Version
 
 from conftest import Tenant
 from tests.factories import load_bundle, make_ticket, make_workflow
-from ticketflower.definitions.models import TaskDefinition, WorkflowDefinition
+from ticketflower.definitions.models import TaskDefinition, WorkflowDefinition, WorkflowRelease
 from ticketflower.definitions.services import bundle_import
 from ticketflower.runtime.models import TaskInstance
 from ticketflower.tenancy.context import company_context
@@ -137,7 +137,16 @@ def test_11_detail_actions_with_another_companys_pk_are_not_found(
 ) -> None:
     own = make_workflow(tenant_a.designer)
     client.force_login(tenant_a.designer)
-    paths = ["validate/", "activate/", "deactivate/", "download-bundle/", "download/", "compare/"]
+    paths = [
+        "validate/",
+        "publish/",
+        "withdraw/",
+        "release-diff/",
+        "download-bundle/",
+        "download/",
+        "compare/",
+        "compare-versions/",
+    ]
     for path in paths:  # the same URLs work for A's own workflow...
         assert client.get(f"/design/definitions/workflowdefinition/{own.pk}/{path}").status_code in (
             200,
@@ -146,8 +155,8 @@ def test_11_detail_actions_with_another_companys_pk_are_not_found(
     base = f"/design/definitions/workflowdefinition/{b_workflow.pk}"
     for path in paths:  # ...and are not found for B's
         assert client.get(f"{base}/{path}").status_code == 404, path
-    assert client.post(f"{base}/activate/").status_code == 404
-    assert WorkflowDefinition.unscoped.get(pk=b_workflow.pk).status == "draft"
+    assert client.post(f"{base}/publish/").status_code == 404
+    assert not WorkflowRelease.unscoped.filter(workflow=b_workflow).exists()
 
 
 def test_12_a_site_is_closed_to_people_without_its_role(client: Client, tenant_a: Tenant) -> None:

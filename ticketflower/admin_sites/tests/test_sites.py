@@ -9,9 +9,9 @@ from django.urls import reverse
 from reversion.models import Version
 
 from conftest import Tenant
-from tests.factories import make_ticket, make_workflow
+from tests.factories import make_release, make_ticket, make_workflow
 from ticketflower.accounts.models import User
-from ticketflower.definitions.models import DefinitionStatus, TaskDefinition, WorkflowDefinition
+from ticketflower.definitions.models import TaskDefinition, WorkflowDefinition, WorkflowRelease
 from ticketflower.runtime.models import TaskInstance
 from ticketflower.tenancy.context import company_context
 
@@ -36,11 +36,12 @@ def change_form(workflow: WorkflowDefinition, **changes: str) -> dict[str, str]:
     for i, task in enumerate(tasks):
         data |= {f"tasks-{i}-id": str(task.pk), f"tasks-{i}-key": task.key, f"tasks-{i}-title": task.title}
         data |= {f"tasks-{i}-task_type": task.task_type, f"tasks-{i}-workflow": str(workflow.pk)}
+    keys = {task.pk: task.key for task in tasks}
     for i, t in enumerate(transitions):
         data |= {f"transitions-{i}-id": str(t.pk), f"transitions-{i}-workflow": str(workflow.pk)}
         data |= {
-            f"transitions-{i}-from_task": str(t.from_task_id or ""),
-            f"transitions-{i}-to_task": str(t.to_task_id),
+            f"transitions-{i}-source": keys.get(t.from_task_id, "") if t.from_task_id else "",
+            f"transitions-{i}-target": keys[t.to_task_id],
         }
         data |= {f"transitions-{i}-condition": t.condition, f"transitions-{i}-priority": str(t.priority)}
     return data | changes
@@ -90,7 +91,7 @@ def test_editing_a_workflow_bumps_its_version_records_history_and_can_be_reverte
     assert workflow.version == 3
 
 
-def test_a_broken_condition_saved_in_the_admin_is_reported_and_keeps_the_workflow_a_draft(
+def test_a_broken_condition_saved_in_the_admin_is_named_as_the_page_shows_it_and_blocks_publishing(
     client: Client, tenant_a: Tenant
 ) -> None:
     workflow = make_workflow(tenant_a.designer)
@@ -100,22 +101,115 @@ def test_a_broken_condition_saved_in_the_admin_is_reported_and_keeps_the_workflo
         url, change_form(workflow, **{"transitions-1-condition": "data.approved &&"}), follow=True
     )
     messages = [str(m) for m in response.context["messages"]]
-    assert any("workflow.transitions[1].condition" in m for m in messages)
-    client.post(f"/design/definitions/workflowdefinition/{workflow.pk}/activate/", follow=True)
-    with company_context(tenant_a.company):
-        assert WorkflowDefinition.objects.get(pk=workflow.pk).status == DefinitionStatus.DRAFT
+    assert any(m.startswith("Saved as draft version 2. Not published yet;") for m in messages), messages
+    assert any(
+        m.startswith(
+            "Transition 2 (Manager approval → Order the equipment), condition: The condition does not parse"
+        )
+        for m in messages
+    ), messages
+    published = client.post(f"/design/definitions/workflowdefinition/{workflow.pk}/publish/", follow=True)
+    assert "Not published: the draft has problems." in [str(m) for m in published.context["messages"]]
+    assert not WorkflowRelease.unscoped.exists()
 
 
-def test_activation_is_a_post_behind_a_confirmation_page(client: Client, tenant_a: Tenant) -> None:
+def test_publishing_is_a_post_behind_a_confirmation_page_with_a_note(
+    client: Client, tenant_a: Tenant
+) -> None:
     workflow = make_workflow(tenant_a.designer)
     client.force_login(tenant_a.designer)
-    url = f"/design/definitions/workflowdefinition/{workflow.pk}/activate/"
-    assert client.get(url).status_code == 200
+    url = f"/design/definitions/workflowdefinition/{workflow.pk}/publish/"
+    page = client.get(url)
+    assert page.status_code == 200 and "draft version 1" in page.text
+    assert not WorkflowRelease.unscoped.exists()
+    done = client.post(url, {"note": "Ready for the team"}, follow=True)
+    assert any("Published release #1" in str(m) for m in done.context["messages"])
+    assert WorkflowRelease.unscoped.get().note == "Ready for the team"
+    status = client.get(reverse("design:definitions_workflowdefinition_change", args=[workflow.pk]))
+    assert "Release #1 is live; the draft (version 1) is what it publishes." in status.text
+
+
+def test_saving_a_published_workflow_says_the_release_stays_live(client: Client, tenant_a: Tenant) -> None:
+    workflow = make_workflow(tenant_a.designer)
+    make_release(tenant_a.designer, workflow)
+    client.force_login(tenant_a.designer)
+    url = reverse("design:definitions_workflowdefinition_change", args=[workflow.pk])
+    response = client.post(url, change_form(workflow, title="Laptop request"), follow=True)
+    messages = [str(m) for m in response.context["messages"]]
+    assert "Saved as draft version 2. Release #1 is live; draft version 2 is ready to publish." in messages
+    diff = client.get(reverse("design:definitions_workflowdefinition_release_diff", args=[workflow.pk]))
+    assert '+    "title": "Laptop request",' in "\n".join(diff.context["diff"])
+
+
+def test_a_new_workflow_with_tasks_and_transitions_is_saved_at_once(client: Client, tenant_a: Tenant) -> None:
+    client.force_login(tenant_a.designer)
+    data = {
+        "title": "Laptop repair",
+        "description": "",
+        "fields": "[]",
+        "display_layout": "",
+        "ext_ref": "[]",
+        "tasks-TOTAL_FORMS": "2",
+        "tasks-INITIAL_FORMS": "0",
+        "tasks-0-key": "",
+        "tasks-0-title": "Check In",
+        "tasks-0-task_type": "FORM",
+        "tasks-1-key": "",
+        "tasks-1-title": "Quote",
+        "tasks-1-task_type": "FORM",
+        "transitions-TOTAL_FORMS": "2",
+        "transitions-INITIAL_FORMS": "0",
+        "transitions-0-source": "",
+        "transitions-0-target": "check in",  # a title, as typed
+        "transitions-0-condition": "",
+        "transitions-0-priority": "0",
+        "transitions-1-source": "check_in",
+        "transitions-1-target": "Quote",
+        "transitions-1-condition": "",
+        "transitions-1-priority": "0",
+    }
+    response = client.post(reverse("design:definitions_workflowdefinition_add"), data)
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    workflow = WorkflowDefinition.unscoped.get(title="Laptop repair")
     with company_context(tenant_a.company):
-        assert WorkflowDefinition.objects.get(pk=workflow.pk).status == DefinitionStatus.DRAFT
-    client.post(url)
-    with company_context(tenant_a.company):
-        assert WorkflowDefinition.objects.get(pk=workflow.pk).status == DefinitionStatus.ACTIVE
+        assert sorted(workflow.tasks.values_list("key", flat=True)) == ["check_in", "quote"]
+        edges = [
+            (t.from_task.key if t.from_task else None, t.to_task.key) for t in workflow.transitions.all()
+        ]
+    assert edges == [(None, "check_in"), ("check_in", "quote")]
+
+
+def test_a_task_key_in_plain_words_gets_a_plain_answer(client: Client, tenant_a: Tenant) -> None:
+    workflow = make_workflow(tenant_a.designer)
+    client.force_login(tenant_a.designer)
+    response = client.post(
+        reverse("design:definitions_taskdefinition_add"),
+        {
+            "workflow": workflow.pk,
+            "key": "Check In",
+            "title": "Check in",
+            "task_type": "FORM",
+            "ext_ref": "[]",
+            "input_schema": "{}",
+            "output_schema": "{}",
+        },
+    )
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors["key"] == [
+        "A key has only letters, digits, - and _ (no spaces): try “check_in”."
+    ]
+
+
+def test_a_transition_to_an_unknown_task_is_a_field_error(client: Client, tenant_a: Tenant) -> None:
+    workflow = make_workflow(tenant_a.designer)
+    client.force_login(tenant_a.designer)
+    url = reverse("design:definitions_workflowdefinition_change", args=[workflow.pk])
+    response = client.post(url, change_form(workflow, **{"transitions-1-target": "Shipping"}))
+    assert response.status_code == 200
+    errors = response.context["inline_admin_formsets"][1].formset.errors[1]
+    assert errors["target"] == [
+        "No task “Shipping” in this workflow: type a task's key or title, or pick one."
+    ]
 
 
 def test_a_company_admin_adds_a_worker_with_roles(client: Client, tenant_a: Tenant) -> None:
@@ -203,7 +297,7 @@ def test_dashboards_show_each_roles_numbers(client: Client, tenant_a: Tenant) ->
     make_ticket(tenant_a.member, make_workflow(tenant_a.designer), worker=tenant_a.worker)
     client.force_login(tenant_a.admin)
     expectations = {
-        "design:index": "Active workflows",
+        "design:index": "Published workflows",
         "tickets:index": "Open tickets by type",
         "worker:index": "My open tasks",
         "company:index": "People per system role",
@@ -213,33 +307,17 @@ def test_dashboards_show_each_roles_numbers(client: Client, tenant_a: Tenant) ->
         assert page.status_code == 200 and text in page.text, name
 
 
-def test_versions_only_grow_when_parts_are_added_removed_or_reverted(
+def test_the_draft_version_grows_when_parts_are_added_edited_reverted_or_removed(
     client: Client, tenant_a: Tenant
 ) -> None:
     workflow = make_workflow(tenant_a.designer)
     client.force_login(tenant_a.designer)
 
-    def version_of(model: Any, pk: int) -> int:
-        return int(model.unscoped.get(pk=pk).version)
+    def version() -> int:
+        return int(WorkflowDefinition.unscoped.get(pk=workflow.pk).version)
 
-    add = client.post(
-        reverse("design:definitions_taskdefinition_add"),
-        {
-            "workflow": workflow.pk,
-            "key": "deliver",
-            "title": "Deliver",
-            "task_type": "FORM",
-            "ext_ref": "[]",
-            "input_schema": "{}",
-            "output_schema": "{}",
-        },
-    )
-    assert add.status_code == 302
-    assert version_of(WorkflowDefinition, workflow.pk) == 2
-    task = TaskDefinition.unscoped.get(key="deliver")
-    change_url = reverse("design:definitions_taskdefinition_change", args=[task.pk])
-    for title in ["Deliver it", "Deliver it now"]:
-        data = {
+    def task_form(title: str) -> dict[str, Any]:
+        return {
             "workflow": workflow.pk,
             "key": "deliver",
             "title": title,
@@ -248,30 +326,28 @@ def test_versions_only_grow_when_parts_are_added_removed_or_reverted(
             "input_schema": "{}",
             "output_schema": "{}",
         }
-        assert client.post(change_url, data).status_code == 302
-    assert version_of(TaskDefinition, task.pk) == 3
+
+    assert (
+        client.post(reverse("design:definitions_taskdefinition_add"), task_form("Deliver")).status_code == 302
+    )
+    assert version() == 2
+    task = TaskDefinition.unscoped.get(key="deliver")
+    change_url = reverse("design:definitions_taskdefinition_change", args=[task.pk])
+    for title in ["Deliver it", "Deliver it now"]:
+        assert client.post(change_url, task_form(title)).status_code == 302
+    assert version() == 4
     first = Version.objects.get_for_object(task).order_by("pk").first()
     assert first is not None
     revert_url = reverse("design:definitions_taskdefinition_revision", args=[task.pk, first.pk])
-    data = {
-        "workflow": workflow.pk,
-        "key": "deliver",
-        "title": "Deliver",
-        "task_type": "FORM",
-        "ext_ref": "[]",
-        "input_schema": "{}",
-        "output_schema": "{}",
-    }
-    assert client.post(revert_url, data).status_code == 302
-    assert version_of(TaskDefinition, task.pk) == 4  # not back to 1
-    before = version_of(WorkflowDefinition, workflow.pk)
-    assert (
-        client.post(
-            reverse("design:definitions_taskdefinition_delete", args=[task.pk]), {"post": "yes"}
-        ).status_code
-        == 302
+    assert client.post(revert_url, task_form("Deliver")).status_code == 302
+    assert version() == 5  # a revert is a change too: never back to 2
+    assert TaskDefinition.unscoped.get(pk=task.pk).title == "Deliver"
+    deleted = client.post(
+        reverse("design:definitions_taskdefinition_delete", args=[task.pk]), {"post": "yes"}
     )
-    assert version_of(WorkflowDefinition, workflow.pk) == before + 1
+    assert deleted.status_code == 302
+    assert version() == 6
+    assert Version.objects.get_for_object(workflow).count() == 6
 
 
 def test_bad_json_and_odd_query_strings_are_4xx_or_field_errors(client: Client, tenant_a: Tenant) -> None:

@@ -1,30 +1,49 @@
 import pytest
 
 from conftest import Tenant
-from tests.factories import load_bundle
+from tests.factories import load_bundle, make_release
+from ticketflower.accounts.models import User
 from ticketflower.definitions import services
 from ticketflower.definitions.selectors import submittable_ticket_types
+from ticketflower.tenancy import services as tenancy_services
 from ticketflower.tenancy.context import company_context
+from ticketflower.tenancy.models import CompanyRole
 
 pytestmark = pytest.mark.django_db
 
 
-def test_people_may_submit_active_ticket_types_open_to_them(tenant_a: Tenant, tenant_b: Tenant) -> None:
-    open_to_all = load_bundle("it-equipment-request.yaml")
-    staff_only = load_bundle("purchase-order.yaml")
-    staff_only["ticket_types"][0]["allowed_roles"] = ["Alpha staff"]
-    for bundle in (open_to_all, staff_only):
-        workflow = services.bundle_import(actor=tenant_a.designer, bundle=bundle).workflow
-        assert workflow is not None
-        services.workflow_activate(actor=tenant_a.designer, workflow=workflow)
-        with company_context(tenant_a.company):
-            for ticket_type in workflow.ticket_types.all():
-                services.ticket_type_activate(actor=tenant_a.designer, ticket_type=ticket_type)
+def publish(tenant: Tenant, bundle_name: str, roles: list[str] | None = None) -> None:
+    bundle = load_bundle(bundle_name)
+    if roles is not None:
+        bundle["ticket_types"][0]["allowed_roles"] = roles
+    workflow = services.bundle_import(actor=tenant.designer, bundle=bundle).workflow
+    assert workflow is not None
+    make_release(tenant.designer, workflow)
+
+
+def titles(tenant: Tenant, user: User) -> list[str]:
+    with company_context(tenant.company):
+        return [t.title for t in submittable_ticket_types(user)]
+
+
+def test_people_may_submit_published_ticket_types_open_to_them(tenant_a: Tenant, tenant_b: Tenant) -> None:
+    publish(tenant_a, "it-equipment-request.yaml")
+    publish(tenant_a, "purchase-order.yaml", roles=["Alpha staff"])
+    # A draft that was never published offers nothing.
+    assert services.bundle_import(actor=tenant_a.designer, bundle=load_bundle("customer-complaint.yaml")).ok
+    assert titles(tenant_a, tenant_a.member) == ["Request IT equipment", "Request a purchase"]
+    assert titles(tenant_a, tenant_a.worker) == ["Request IT equipment"]
+    assert titles(tenant_b, tenant_b.member) == []
+
+
+def test_renaming_a_role_keeps_access_and_deleting_it_fails_closed(tenant_a: Tenant) -> None:
+    publish(tenant_a, "purchase-order.yaml", roles=["Alpha staff"])
+    tenancy_services.company_role_update(
+        actor=tenant_a.admin, role=tenant_a.role, name="Everyone at Alpha", description=""
+    )
+    assert titles(tenant_a, tenant_a.member) == ["Request a purchase"]
     with company_context(tenant_a.company):
-        assert [t.title for t in submittable_ticket_types(tenant_a.member)] == [
-            "Request IT equipment",
-            "Request a purchase",
-        ]
-        assert [t.title for t in submittable_ticket_types(tenant_a.worker)] == ["Request IT equipment"]
-    with company_context(tenant_b.company):
-        assert list(submittable_ticket_types(tenant_b.member)) == []
+        CompanyRole.objects.filter(pk=tenant_a.role.pk).delete()
+    # The release still limits it to the deleted role: nobody may submit, not everybody.
+    assert titles(tenant_a, tenant_a.member) == []
+    assert titles(tenant_a, tenant_a.admin) == []

@@ -1,12 +1,16 @@
 import pytest
 from django.core.exceptions import PermissionDenied
+from django.db import IntegrityError, connection, transaction
+from django.db.models import RestrictedError
 from reversion.models import Version
 
 from conftest import Tenant
-from tests.factories import load_bundle, make_ticket, make_workflow
+from tests.factories import load_bundle, make_release, make_ticket, make_workflow
 from ticketflower.definitions import services
-from ticketflower.definitions.bundles import bundle_dump, bundle_parse, workflow_bundle
-from ticketflower.definitions.models import DefinitionStatus, TaskDefinition, WorkflowDefinition
+from ticketflower.definitions.bundles import bundle_dump, bundle_parse, bundle_sha256, workflow_bundle
+from ticketflower.definitions.models import ReleaseImmutable, WorkflowDefinition, WorkflowRelease
+from ticketflower.definitions.selectors import current_release, draft_state, submittable_ticket_types
+from ticketflower.runtime.models import WorkflowInstance
 from ticketflower.tenancy.context import company_context
 
 pytestmark = pytest.mark.django_db
@@ -58,7 +62,7 @@ def test_a_bundle_with_errors_writes_nothing_and_names_each_place(tenant_a: Tena
     assert not WorkflowDefinition.unscoped.exists()
 
 
-def test_uploading_into_a_workflow_updates_it_and_bumps_its_version(tenant_a: Tenant) -> None:
+def test_uploading_into_a_workflow_updates_its_draft_and_numbers_the_change(tenant_a: Tenant) -> None:
     workflow = make_workflow(tenant_a.designer)
     bundle = load_bundle("it-equipment-request.yaml")
     bundle["workflow"]["tasks"].append({"key": "deliver", "title": "Deliver it", "type": "FORM"})
@@ -74,16 +78,18 @@ def test_uploading_into_a_workflow_updates_it_and_bumps_its_version(tenant_a: Te
         assert sorted(workflow.tasks.values_list("key", flat=True)) == ["approve", "deliver", "order"]
 
 
-def test_an_upload_cannot_remove_a_task_that_tickets_use(tenant_a: Tenant) -> None:
+def test_a_draft_task_that_running_tickets_used_can_still_be_removed(tenant_a: Tenant) -> None:
     workflow = make_workflow(tenant_a.designer)
-    make_ticket(tenant_a.member, workflow)  # waits at "approve"
+    ticket = make_ticket(tenant_a.member, workflow)  # published, and waits at "approve"
     bundle = load_bundle("it-equipment-request.yaml")
     bundle["workflow"]["tasks"] = [t for t in bundle["workflow"]["tasks"] if t["key"] != "approve"]
     bundle["workflow"]["transitions"] = [{"from": None, "to": "order"}, {"from": "order", "to": "decline"}]
     result = services.bundle_import(actor=tenant_a.designer, bundle=bundle, into=workflow)
-    assert not result.ok and "tickets already use" in result.problems[0].message
+    assert result.ok, result.problems
     with company_context(tenant_a.company):
-        assert workflow.tasks.filter(key="approve").exists()
+        assert not workflow.tasks.filter(key="approve").exists()
+        run = WorkflowInstance.objects.get(pk=ticket.workflow_instance_id)
+        assert run.current_task_key == "approve" and run.current_task_title == "Manager approval"
 
 
 def test_only_designers_import(tenant_a: Tenant) -> None:
@@ -91,43 +97,159 @@ def test_only_designers_import(tenant_a: Tenant) -> None:
         services.bundle_import(actor=tenant_a.worker, bundle=load_bundle("it-equipment-request.yaml"))
 
 
-def test_activation_needs_a_valid_workflow_and_invalid_edits_fall_back_to_draft(tenant_a: Tenant) -> None:
+def test_every_draft_change_is_one_revision_numbered_by_the_history(tenant_a: Tenant) -> None:
     workflow = make_workflow(tenant_a.designer)
-    assert services.workflow_activate(actor=tenant_a.designer, workflow=workflow) == []
+    for _ in range(2):
+        services.bundle_import(
+            actor=tenant_a.designer, bundle=load_bundle("it-equipment-request.yaml"), into=workflow
+        )
+    versions = Version.objects.get_for_object(workflow)
+    assert versions.count() == 3
+    assert {v.revision.company_revision.company_id for v in versions} == {tenant_a.company.pk}
+    assert {v.revision.user_id for v in versions} == {tenant_a.designer.pk}
     with company_context(tenant_a.company):
         workflow.refresh_from_db()
-        assert workflow.status == DefinitionStatus.ACTIVE
+    assert workflow.version == 3
+    # Each revision recorded the whole draft, ticket types included.
+    newest = versions.order_by("-pk").first()
+    assert newest is not None
+    recorded = {v.content_type.model for v in newest.revision.version_set.all()}
+    assert recorded >= {"workflowdefinition", "taskdefinition", "workflowtransition", "ticketdefinition"}
+
+
+def test_publishing_freezes_the_draft_as_release_1(tenant_a: Tenant) -> None:
+    workflow = make_workflow(tenant_a.designer)
+    result = services.workflow_publish(actor=tenant_a.designer, workflow=workflow, note="First go")
+    assert result.ok and result.release is not None
+    release = result.release
+    with company_context(tenant_a.company):
+        draft = workflow_bundle(workflow)
+        latest = Version.objects.get_for_object(workflow).order_by("-pk").first()
+        published = [t.title for t in release.ticket_types.all()]
+    assert (release.number, release.draft_version, release.note) == (1, 1, "First go")
+    assert release.bundle == draft and release.sha256 == bundle_sha256(draft)
+    assert release.published_by == tenant_a.designer
+    assert latest is not None and release.draft_revision_id == latest.revision_id
+    assert published == ["Request IT equipment"]
+    assert "Published release #1" in result.message
+
+
+def test_a_draft_with_problems_is_not_published(tenant_a: Tenant) -> None:
+    workflow = make_workflow(tenant_a.designer)
+    with company_context(tenant_a.company):
         task = workflow.tasks.get(key="order")
         task.task_type = "SYNC_ACTION"  # no URL, no timeout
         task.save()
-    problems = services.definition_changed(actor=tenant_a.designer, definition=task, created=False)
-    assert {p.path for p in problems} >= {"workflow.tasks[1].action_url", "workflow.tasks[1].timeout_seconds"}
+    result = services.workflow_publish(actor=tenant_a.designer, workflow=workflow)
+    assert not result.ok
+    paths = {p.path for p in result.problems}
+    assert paths >= {"workflow.tasks[1].action_url", "workflow.tasks[1].timeout_seconds"}
+    assert not WorkflowRelease.unscoped.exists()
+
+
+def test_editing_the_draft_never_touches_what_is_published(tenant_a: Tenant) -> None:
+    workflow = make_workflow(tenant_a.designer)
+    release = make_release(tenant_a.designer, workflow)
+    bundle = load_bundle("it-equipment-request.yaml")
+    bundle["workflow"]["transitions"][1]["condition"] = "data.approved"
+    bundle["ticket_types"][0]["title"] = "Renamed in the draft"
+    assert services.bundle_import(actor=tenant_a.designer, bundle=bundle, into=workflow).ok
     with company_context(tenant_a.company):
+        task = workflow.tasks.get(key="order")
+        task.task_type = "SYNC_ACTION"  # a broken draft
+        task.save()
+        assert current_release(workflow) == release
+        frozen = WorkflowRelease.objects.get(pk=release.pk).bundle
+        assert frozen["workflow"]["transitions"][1]["condition"] == "data.approved == true"
+        assert [t.title for t in submittable_ticket_types(tenant_a.member)] == ["Request IT equipment"]
+        state = draft_state(workflow)
+    assert state.differs and state.release == release and state.problems
+
+
+def test_publishing_an_unchanged_draft_makes_no_new_release(tenant_a: Tenant) -> None:
+    workflow = make_workflow(tenant_a.designer)
+    first = make_release(tenant_a.designer, workflow)
+    again = services.workflow_publish(actor=tenant_a.designer, workflow=workflow)
+    assert again.release == first and "Nothing to publish" in again.message
+    assert WorkflowRelease.unscoped.count() == 1
+
+
+def test_a_rollback_publishes_an_earlier_bundle_as_the_next_number(tenant_a: Tenant) -> None:
+    workflow = make_workflow(tenant_a.designer)
+    first = make_release(tenant_a.designer, workflow)
+    bundle = load_bundle("it-equipment-request.yaml")
+    bundle["workflow"]["description"] = "Second thoughts"
+    services.bundle_import(actor=tenant_a.designer, bundle=bundle, into=workflow)
+    second = make_release(tenant_a.designer, workflow)
+    result = services.release_rollback(actor=tenant_a.designer, release=first)
+    assert result.ok and result.release is not None
+    third = result.release
+    assert (third.number, third.rolled_back_to, third.sha256) == (3, first, first.sha256)
+    assert third.draft_version == first.draft_version and second.number == 2
+    with company_context(tenant_a.company):
+        assert current_release(workflow) == third
         workflow.refresh_from_db()
-        assert workflow.status == DefinitionStatus.DRAFT
-        assert workflow.version == 2
-    assert services.workflow_activate(actor=tenant_a.designer, workflow=workflow) == problems
+        assert workflow.description == "Second thoughts"  # the draft stays as it is
+        assert draft_state(workflow).differs
 
 
-def test_a_ticket_type_is_active_only_with_an_active_workflow(tenant_a: Tenant) -> None:
+def test_withdrawing_stops_new_tickets_and_publishing_again_offers_them(tenant_a: Tenant) -> None:
     workflow = make_workflow(tenant_a.designer)
+    make_release(tenant_a.designer, workflow)
+    withdrawn = services.workflow_withdraw(actor=tenant_a.designer, workflow=workflow)
+    assert withdrawn.ok and withdrawn.release is not None and withdrawn.release.withdrawn
     with company_context(tenant_a.company):
-        ticket_type = workflow.ticket_types.get()
-    problems = services.ticket_type_activate(actor=tenant_a.designer, ticket_type=ticket_type)
-    assert [p.message for p in problems] == ["Activate the workflow first."]
-    services.workflow_activate(actor=tenant_a.designer, workflow=workflow)
-    assert services.ticket_type_activate(actor=tenant_a.designer, ticket_type=ticket_type) == []
+        assert list(submittable_ticket_types(tenant_a.member)) == []
+    assert not services.workflow_withdraw(actor=tenant_a.designer, workflow=workflow).ok
+    republished = services.workflow_publish(actor=tenant_a.designer, workflow=workflow)
+    assert republished.ok and republished.release is not None and republished.release.number == 3
+    with company_context(tenant_a.company):
+        assert [t.title for t in submittable_ticket_types(tenant_a.member)] == ["Request IT equipment"]
 
 
-def test_every_import_is_a_revision_of_the_company(tenant_a: Tenant) -> None:
+def test_a_release_never_changes_and_is_never_deleted(tenant_a: Tenant) -> None:
     workflow = make_workflow(tenant_a.designer)
-    services.bundle_import(
-        actor=tenant_a.designer, bundle=load_bundle("it-equipment-request.yaml"), into=workflow
-    )
-    versions = Version.objects.get_for_object(workflow)
-    assert versions.count() == 2
-    assert {v.revision.company_revision.company_id for v in versions} == {tenant_a.company.pk}
-    assert {v.revision.user_id for v in versions} == {tenant_a.designer.pk}
+    release = make_release(tenant_a.designer, workflow)
+    with company_context(tenant_a.company):
+        release.note = "edited"
+        with pytest.raises(ReleaseImmutable):
+            release.save()
+        with pytest.raises(ReleaseImmutable):
+            release.delete()
+        with pytest.raises(ReleaseImmutable):
+            WorkflowRelease.objects.filter(pk=release.pk).update(note="edited")
+        with pytest.raises(ReleaseImmutable):
+            WorkflowRelease.objects.filter(pk=release.pk).delete()
+        with pytest.raises(ReleaseImmutable):
+            WorkflowRelease.unscoped.filter(pk=release.pk).update(note="edited")
+        with pytest.raises(ReleaseImmutable):
+            release.ticket_types.update(title="edited")
+    # Below the ORM the database refuses too.
+    with pytest.raises(IntegrityError), transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("UPDATE definitions_workflowrelease SET note = 'edited' WHERE id = %s", [release.pk])
+    with pytest.raises(IntegrityError), transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("UPDATE definitions_releasetickettype SET title = 'edited'")
+    assert WorkflowRelease.unscoped.get(pk=release.pk).note == ""
+
+
+def test_a_published_workflow_cannot_be_deleted_but_its_draft_parts_can(tenant_a: Tenant) -> None:
+    workflow = make_workflow(tenant_a.designer)
+    make_release(tenant_a.designer, workflow)
+    with company_context(tenant_a.company), pytest.raises(RestrictedError):
+        workflow.delete()
+    with company_context(tenant_a.company):
+        workflow.ticket_types.get().delete()
+        workflow.tasks.get(key="decline").delete()
+        assert WorkflowRelease.objects.get().bundle["ticket_types"][0]["title"] == "Request IT equipment"
+
+
+def test_an_upload_refuses_titles_another_workflow_uses(tenant_a: Tenant) -> None:
+    make_workflow(tenant_a.designer)
+    bundle = load_bundle("it-equipment-request.yaml")
+    bundle["workflow"]["title"] = "it EQUIPMENT request"
+    result = services.bundle_import(actor=tenant_a.designer, bundle=bundle)
+    assert {p.path for p in result.problems} == {"workflow.title", "ticket_types[0].title"}
+    assert WorkflowDefinition.unscoped.count() == 1
 
 
 def test_a_bundle_export_is_plain_data_without_ids(tenant_a: Tenant) -> None:
@@ -135,21 +257,6 @@ def test_a_bundle_export_is_plain_data_without_ids(tenant_a: Tenant) -> None:
     with company_context(tenant_a.company):
         text = bundle_dump(workflow_bundle(workflow))
     assert '"id"' not in text and '"company"' not in text and '"pk"' not in text
-    with company_context(tenant_a.company):
-        assert TaskDefinition.objects.filter(workflow=workflow).count() == 3
-
-
-def test_a_running_ticket_keeps_the_definition_it_started_with(tenant_a: Tenant) -> None:
-    workflow = make_workflow(tenant_a.designer)
-    ticket = make_ticket(tenant_a.member, workflow)
-    bundle = load_bundle("it-equipment-request.yaml")
-    bundle["workflow"]["transitions"][1]["condition"] = "data.approved && data.estimated_cost < 2000.0"
-    services.bundle_import(actor=tenant_a.designer, bundle=bundle, into=workflow)
-    with company_context(tenant_a.company):
-        run = type(ticket.workflow_instance).objects.get(pk=ticket.workflow_instance_id)  # type: ignore[union-attr]
-        workflow.refresh_from_db()
-    assert run.workflow_version == 1 and workflow.version == 2
-    assert run.snapshot["workflow"]["transitions"][1]["condition"] == "data.approved == true"
 
 
 @pytest.mark.parametrize(

@@ -174,6 +174,15 @@ MAILERS = {
 }
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="TicketFlower <no-reply@ticketflower.localhost>")
 
+# User-written conditions, transforms and JSON Schemas run in evaluator child processes
+# (ticketflower/definitions/evaluator.py) under these limits: seconds of wall-clock time and
+# megabytes of memory per evaluation, seconds for all of one definition's checks together, and
+# children per process.
+EXPRESSION_TIME_LIMIT = env.float("EXPRESSION_TIME_LIMIT", default=1.0)
+EXPRESSION_MEMORY_LIMIT_MB = env.int("EXPRESSION_MEMORY_LIMIT_MB", default=512)
+EXPRESSION_CHECK_TIME_LIMIT = env.float("EXPRESSION_CHECK_TIME_LIMIT", default=1.5)
+EXPRESSION_WORKERS = env.int("EXPRESSION_WORKERS", default=2)
+
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = env.str("TIME_ZONE", default="UTC")
 USE_I18N = True

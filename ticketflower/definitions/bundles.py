@@ -12,7 +12,16 @@ from typing import Any
 
 import yaml
 
+from ticketflower.definitions.limits import (
+    MAX_BUNDLE_BYTES,
+    MAX_JSON_DEPTH,
+    MAX_JSON_NODES,
+    json_within_limits,
+)
 from ticketflower.definitions.models import TaskDefinition, TicketDefinition, WorkflowDefinition
+
+# libyaml when PyYAML was built with it: the pure-Python parser takes seconds on a large file.
+_YamlLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 FORMAT = "ticketflower-bundle/1"
 
@@ -37,10 +46,21 @@ class BundleSyntaxError(ValueError):
 
 
 def bundle_parse(text: str, *, filename: str = "") -> dict[str, Any]:
-    """Parse an uploaded bundle (JSON or YAML, by extension or by trying)."""
+    """Parse an uploaded bundle (JSON or YAML, by extension or by trying).
+
+    Size, nesting depth and number of values are capped (limits.py) before anything is built,
+    and YAML anchors and aliases are refused: a few hundred bytes of aliases expand to
+    gigabytes. What comes back is plain data of bounded size.
+    """
+    if len(text) > MAX_BUNDLE_BYTES or len(text.encode("utf-8", "surrogatepass")) > MAX_BUNDLE_BYTES:
+        raise BundleSyntaxError(f"The file is larger than {MAX_BUNDLE_BYTES:,} bytes.")
     try:
         # YAML is a superset of JSON: anything not named .json is read as YAML.
-        data = json.loads(text) if filename.endswith(".json") else yaml.safe_load(text)
+        if filename.endswith(".json"):
+            data = json.loads(text)
+        else:
+            _yaml_within_limits(text)
+            data = yaml.load(text, Loader=_YamlLoader)  # noqa: S506 - a safe loader
     except json.JSONDecodeError as exc:
         raise BundleSyntaxError(f"Not valid JSON: line {exc.lineno}, column {exc.colno}: {exc.msg}.") from exc
     except yaml.YAMLError as exc:
@@ -48,12 +68,43 @@ def bundle_parse(text: str, *, filename: str = "") -> dict[str, Any]:
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
         raise BundleSyntaxError(f"Not valid YAML: {where}{getattr(exc, 'problem', exc)}.") from exc
     except RecursionError as exc:
-        raise BundleSyntaxError("The file is nested too deeply to be a bundle.") from exc
+        raise BundleSyntaxError(f"The file nests more than {MAX_JSON_DEPTH} levels deep.") from exc
+    except BundleSyntaxError:
+        raise
+    except ValueError as exc:  # a value Python cannot hold: a 5,000-digit number, the 31st of February
+        raise BundleSyntaxError(f"A value cannot be read: {exc}.") from exc
+    too_big = json_within_limits(data, max_depth=MAX_JSON_DEPTH, max_nodes=MAX_JSON_NODES)
+    if too_big:
+        raise BundleSyntaxError(f"The file {too_big}.")
     if not isinstance(data, dict):
         raise BundleSyntaxError("A bundle is an object with a workflow and its ticket types.")
     if data.get("format", FORMAT) != FORMAT:
         raise BundleSyntaxError(f'Unknown format {data.get("format")!r}: this is "{FORMAT}".')
     return data
+
+
+def _yaml_within_limits(text: str) -> None:
+    """Look at the YAML's events, before any value is built: no anchors or aliases, and within
+    the depth and node caps. Raises BundleSyntaxError naming the line and column."""
+    depth = nodes = 0
+    for event in yaml.parse(text, Loader=_YamlLoader):
+        mark = event.start_mark
+        at = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) is not None:
+            raise BundleSyntaxError(
+                f"YAML anchors and aliases (&name, *name) are not allowed in a bundle{at}: "
+                "write the value out where it is used."
+            )
+        if isinstance(event, yaml.ScalarEvent | yaml.CollectionStartEvent):
+            nodes += 1
+            if nodes > MAX_JSON_NODES:
+                raise BundleSyntaxError(f"The file holds more than {MAX_JSON_NODES:,} values{at}.")
+        if isinstance(event, yaml.CollectionStartEvent):
+            depth += 1
+            if depth > MAX_JSON_DEPTH:
+                raise BundleSyntaxError(f"The file nests more than {MAX_JSON_DEPTH} levels deep{at}.")
+        elif isinstance(event, yaml.CollectionEndEvent):
+            depth -= 1
 
 
 def bundle_dump(bundle: dict[str, Any], *, as_yaml: bool = False) -> str:

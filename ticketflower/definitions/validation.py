@@ -5,18 +5,36 @@ its models, an upload parses from JSON or YAML, and an assistant will write. Eac
 carries a path such as `workflow.tasks[2].condition` so a person (or the assistant) can fix
 exactly that spot. A draft with problems can be saved, never published.
 `bundle_warnings` lists what is allowed but probably not meant; warnings never block.
+
+Validation is bounded whatever the bundle holds: sizes and depths are checked before anything
+looks inside (limits.py), and conditions, transforms and schemas are checked in evaluator
+processes under a time limit each and one for the whole validation (expressions.py).
 """
 
 import json
 from collections import deque
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from jsonschema import Draft202012Validator
-from jsonschema.exceptions import SchemaError
 
-from ticketflower.definitions.expressions import ExpressionError, condition_check, transform_render
+from ticketflower.definitions.expressions import (
+    ExpressionError,
+    ExpressionLimitError,
+    condition_check,
+    schema_check,
+    time_budget,
+    transform_render,
+)
 from ticketflower.definitions.fields import KEY_PATTERN, NAME_PATTERN, FieldType, sample_value, value_schema
+from ticketflower.definitions.limits import (
+    MAX_JSON_DEPTH,
+    MAX_JSON_NODES,
+    MAX_VALUE_DEPTH,
+    MAX_VALUE_NODES,
+    json_within_limits,
+)
 
 TASK_TYPES = {"FORM", "SYNC_ACTION", "ASYNC_ACTION"}
 ACTION_TYPES = {"SYNC_ACTION", "ASYNC_ACTION"}
@@ -33,7 +51,16 @@ class Problem:
 
 
 def validate_bundle(bundle: Any) -> list[Problem]:
-    """Every problem of a bundle: its shape first, then its workflow, tasks, transitions and ticket types."""
+    """Every problem of a bundle: its shape first, then its workflow, tasks, transitions and ticket types.
+
+    Expressions and schemas share EXPRESSION_CHECK_TIME_LIMIT seconds; those left when it is
+    spent are problems ("Not checked: ...").
+    """
+    with time_budget():
+        return _validate(bundle)
+
+
+def _validate(bundle: Any) -> list[Problem]:
     problems = shape_problems(bundle)
     if problems:  # the deeper checks assume the right types and sizes
         return sorted(problems)
@@ -136,6 +163,9 @@ def shape_problems(bundle: Any) -> list[Problem]:
     """Wrong types, sizes and non-JSON values, each with its place."""
     if not isinstance(bundle, dict):
         return [Problem("bundle", "A bundle is an object with a workflow and its ticket types.")]
+    too_big = _size_problems(bundle)
+    if too_big:
+        return too_big
     try:
         json.dumps(bundle, allow_nan=False)
     except (TypeError, ValueError, RecursionError) as exc:
@@ -189,6 +219,35 @@ def shape_problems(bundle: Any) -> list[Problem]:
                     )
                 )
     return problems
+
+
+def _size_problems(bundle: dict[str, Any]) -> list[Problem]:
+    """Parts too big or too deep to look into, at their place when they are free-form values."""
+    # Depth is capped at the node cap here: this pass only bounds the loops below.
+    too_big = json_within_limits(bundle, max_depth=MAX_JSON_NODES, max_nodes=MAX_JSON_NODES)
+    if too_big:
+        return [Problem("bundle", f"The bundle {too_big}.")]
+    problems = []
+    for path, value in _free_form_values(bundle):
+        too_big = json_within_limits(value, max_depth=MAX_VALUE_DEPTH, max_nodes=MAX_VALUE_NODES)
+        if too_big:
+            problems.append(Problem(path, f"This {too_big}."))
+    if not problems:
+        too_big = json_within_limits(bundle, max_depth=MAX_JSON_DEPTH, max_nodes=MAX_JSON_NODES)
+        if too_big:
+            problems.append(Problem("bundle", f"The bundle {too_big}."))
+    return problems
+
+
+def _free_form_values(bundle: dict[str, Any]) -> Iterator[tuple[str, Any]]:
+    """Schemas, transforms and presets: the values a bundle does not give a shape to."""
+    workflow = bundle.get("workflow")
+    for index, task in enumerate(_dicts(workflow.get("tasks")) if isinstance(workflow, dict) else []):
+        for name in ("input_schema", "output_schema", "input_transform", "output_transform"):
+            yield f"workflow.tasks[{index}].{name}", task.get(name)
+    for index, ticket_type in enumerate(_dicts(bundle.get("ticket_types"))):
+        for f_index, entry in enumerate(_dicts(ticket_type.get("fields"))):
+            yield f"ticket_types[{index}].fields[{f_index}].preset", entry.get("preset")
 
 
 def _shape(item: Any, shape: dict[str, tuple[Any, ...]], path: str) -> list[Problem]:
@@ -314,12 +373,10 @@ def _check_task(task: dict[str, Any], fields: dict[str, dict[str, Any]], path: s
         template = task.get(name)
         if template is None:
             continue
-        if "**" in json.dumps(template):
-            # JSON-e's power operator can build numbers of any size: not in TicketFlower.
-            problems.append(Problem(f"{path}.{name}", "The ** operator is not allowed in transforms."))
-            continue
         try:
             transform_render(template, context)
+        except ExpressionLimitError as exc:
+            problems.append(Problem(f"{path}.{name}", str(exc)))
         except ExpressionError as exc:
             # With sample data only syntax and unknown names are certain errors: the shape of
             # an endpoint's response is not known before it answers.
@@ -360,6 +417,8 @@ def _check_transitions(
         else:
             try:
                 condition_check(condition)
+            except ExpressionLimitError as exc:
+                problems.append(Problem(f"{t_path}.condition", str(exc)))
             except ExpressionError as exc:
                 problems.append(Problem(f"{t_path}.condition", f"The condition does not parse: {exc}"))
         if target in keys and (source is None or source in keys):
@@ -438,10 +497,16 @@ def _check_schema(schema: Any, fields: dict[str, dict[str, Any]], path: str) -> 
         return []
     if not isinstance(schema, dict):
         return [Problem(path, "A schema must be a JSON Schema object.")]
+    # shape_problems has kept it within MAX_VALUE_DEPTH and MAX_VALUE_NODES; checking it against
+    # the meta-schema still costs time per value, so it runs under the evaluator's limits.
     try:
-        Draft202012Validator.check_schema(schema)
-    except SchemaError as exc:
-        return [Problem(path, f"Not a valid JSON Schema: {exc.message}")]
+        invalid = schema_check(schema)
+    except ExpressionLimitError as exc:
+        return [Problem(path, str(exc))]
+    except ExpressionError as exc:
+        invalid = str(exc)
+    if invalid is not None:
+        return [Problem(path, f"Not a valid JSON Schema: {invalid}")]
     problems = []
     if schema.get("type", "object") != "object":
         problems.append(

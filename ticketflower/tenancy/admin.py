@@ -35,6 +35,7 @@ from django.core.exceptions import BadRequest, ImproperlyConfigured
 from django.core.paginator import InvalidPage
 from django.db import models
 from django.forms import Field as FormField
+from django.forms.fields import InvalidJSONInput
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.urls import URLPattern, URLResolver, path, reverse
@@ -48,6 +49,7 @@ from unfold.contrib.import_export.forms import ExportForm, ImportForm
 from unfold.sites import UnfoldAdminSite
 
 from ticketflower.accounts.models import User
+from ticketflower.definitions.limits import MAX_JSON_DEPTH, MAX_JSON_NODES, json_within_limits
 from ticketflower.tenancy.access import get_owned_or_404
 from ticketflower.tenancy.context import current_company
 from ticketflower.tenancy.managers import CompanyScopedManager
@@ -62,15 +64,36 @@ def is_company_scoped(model: type[models.Model]) -> bool:
 
 
 class StrictJSONFormField(forms.JSONField):
-    """JSON as PostgreSQL stores it: NaN and Infinity are a field error, not a database crash."""
+    """JSON as PostgreSQL stores it, of a size the app can handle: NaN and Infinity, and values
+    nested or sized past MAX_JSON_DEPTH / MAX_JSON_NODES, are field errors, not crashes."""
 
     def to_python(self, value: Any) -> Any:
+        parsed = value
         if isinstance(value, str) and value.strip():
             try:
-                json.loads(value, parse_constant=_refuse_constant)
+                parsed = json.loads(value, parse_constant=_refuse_constant)
             except ValueError as exc:
                 raise forms.ValidationError(f"Enter valid JSON: {exc}", code="invalid") from exc
+            except RecursionError as exc:
+                raise forms.ValidationError(
+                    f"This JSON nests more than {MAX_JSON_DEPTH} levels deep.", code="too_big"
+                ) from exc
+        too_big = json_within_limits(parsed, max_depth=MAX_JSON_DEPTH, max_nodes=MAX_JSON_NODES)
+        if too_big:
+            raise forms.ValidationError(f"This JSON {too_big}.", code="too_big")
         return super().to_python(value)
+
+    def bound_data(self, data: Any, initial: Any) -> Any:
+        """A refused value is shown back as the text that was sent, never parsed again."""
+        if isinstance(data, str) and not self.disabled:
+            try:
+                parsed = json.loads(data)
+            except (ValueError, RecursionError):
+                return InvalidJSONInput(data)
+            if json_within_limits(parsed, max_depth=MAX_JSON_DEPTH, max_nodes=MAX_JSON_NODES):
+                return InvalidJSONInput(data)
+            return parsed
+        return super().bound_data(data, initial)
 
 
 def _refuse_constant(name: str) -> Any:

@@ -175,6 +175,12 @@ def test_output_transform_may_read_any_response_key() -> None:
     assert validate_bundle(bundle) == []
 
 
+def test_a_transform_may_use_the_power_operator() -> None:
+    bundle = good_bundle()
+    bundle["workflow"]["tasks"][1]["input_transform"] = {"kilo": {"$eval": "2 ** 10"}, "note": "**bold**"}
+    assert validate_bundle(bundle) == []
+
+
 def test_validation_does_not_change_the_bundle() -> None:
     bundle = good_bundle()
     before = copy.deepcopy(bundle)

@@ -26,6 +26,7 @@ from unfold.widgets import (
 from ticketflower.accounts.models import User
 from ticketflower.admin_sites.dashboards import design_dashboard
 from ticketflower.admin_sites.resources import TaskResource, TicketTypeResource, WorkflowResource
+from ticketflower.core.limits import MAX_BUNDLE_BYTES
 from ticketflower.definitions import services
 from ticketflower.definitions.bundles import BundleSyntaxError, bundle_dump, bundle_parse, workflow_bundle
 from ticketflower.definitions.fields import KEY_PATTERN, MAX_KEY_LENGTH, key_from_title
@@ -653,9 +654,6 @@ def bundle_download(bundle: dict[str, Any], title: str, request: HttpRequest) ->
     filename = f"{slugify(title)[:60] or 'workflow'}.{'yaml' if as_yaml else 'json'}"
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
-
-
-MAX_BUNDLE_BYTES = 1_000_000
 
 
 class BundleUploadForm(forms.Form):

@@ -12,7 +12,7 @@ from typing import Any
 
 import yaml
 
-from ticketflower.definitions.limits import (
+from ticketflower.core.limits import (
     MAX_BUNDLE_BYTES,
     MAX_JSON_DEPTH,
     MAX_JSON_NODES,

@@ -33,7 +33,7 @@ from typing import IO, Any, Literal, cast
 
 from django.conf import settings
 
-from ticketflower.definitions.limits import MAX_RESULT_BYTES
+from ticketflower.core.limits import MAX_RESULT_BYTES
 
 CHILD = Path(__file__).with_name("evaluator_child.py")
 START_SECONDS = 10.0  # a new child must say it is ready within this time

@@ -19,6 +19,13 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 
+from ticketflower.core.limits import (
+    MAX_JSON_DEPTH,
+    MAX_JSON_NODES,
+    MAX_VALUE_DEPTH,
+    MAX_VALUE_NODES,
+    json_within_limits,
+)
 from ticketflower.definitions.expressions import (
     ExpressionError,
     ExpressionLimitError,
@@ -28,13 +35,6 @@ from ticketflower.definitions.expressions import (
     transform_render,
 )
 from ticketflower.definitions.fields import KEY_PATTERN, NAME_PATTERN, FieldType, sample_value, value_schema
-from ticketflower.definitions.limits import (
-    MAX_JSON_DEPTH,
-    MAX_JSON_NODES,
-    MAX_VALUE_DEPTH,
-    MAX_VALUE_NODES,
-    json_within_limits,
-)
 
 TASK_TYPES = {"FORM", "SYNC_ACTION", "ASYNC_ACTION"}
 ACTION_TYPES = {"SYNC_ACTION", "ASYNC_ACTION"}

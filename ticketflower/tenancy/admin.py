@@ -49,7 +49,7 @@ from unfold.contrib.import_export.forms import ExportForm, ImportForm
 from unfold.sites import UnfoldAdminSite
 
 from ticketflower.accounts.models import User
-from ticketflower.definitions.limits import MAX_JSON_DEPTH, MAX_JSON_NODES, json_within_limits
+from ticketflower.core.limits import MAX_JSON_DEPTH, MAX_JSON_NODES, json_within_limits
 from ticketflower.tenancy.access import get_owned_or_404
 from ticketflower.tenancy.context import current_company
 from ticketflower.tenancy.managers import CompanyScopedManager

@@ -16,6 +16,7 @@ from django.urls import reverse
 
 from conftest import Tenant
 from tests.factories import load_bundle, make_workflow
+from ticketflower.core.limits import MAX_JSON_DEPTH, json_within_limits
 from ticketflower.definitions import services
 from ticketflower.definitions.bundles import BundleSyntaxError, bundle_parse
 from ticketflower.definitions.expressions import (
@@ -24,7 +25,6 @@ from ticketflower.definitions.expressions import (
     condition_check,
     condition_holds,
 )
-from ticketflower.definitions.limits import MAX_JSON_DEPTH, json_within_limits
 from ticketflower.definitions.models import TaskDefinition, WorkflowDefinition
 from ticketflower.definitions.validation import Problem, validate_bundle
 from ticketflower.tenancy.context import company_context
@@ -248,7 +248,8 @@ def test_a_400_deep_schema_in_the_task_admin_is_a_field_error(client: Client, te
     assert errors["input_schema"] == [f"This JSON nests more than {MAX_JSON_DEPTH} levels deep."]
     with company_context(tenant_a.company):
         saved = TaskDefinition.objects.get(pk=task.pk)
-    assert saved.input_schema == task.input_schema and saved.version == task.version
+        workflow_after = type(workflow).objects.get(pk=workflow.pk)
+    assert saved.input_schema == task.input_schema and workflow_after.version == workflow.version
 
 
 @pytest.mark.django_db
@@ -263,7 +264,7 @@ def test_a_schema_past_the_schema_depth_saved_in_the_admin_is_a_problem(
     response = client.post(url, task_form(task, input_schema=json.dumps(nested_schema(20))), follow=True)
     assert response.status_code == 200
     shown = [str(message) for message in response.context["messages"]]
-    assert "workflow.tasks[0].input_schema: This nests more than 32 levels deep." in shown
+    assert "Task 1 (“Manager approval”), input schema: This nests more than 32 levels deep." in shown
 
 
 @pytest.mark.django_db
@@ -279,7 +280,7 @@ def test_json_too_deep_to_parse_in_an_admin_field_is_a_field_error(client: Clien
     errors = response.context["adminform"].form.errors
     assert errors["input_transform"] == [f"This JSON nests more than {MAX_JSON_DEPTH} levels deep."]
     with company_context(tenant_a.company):
-        assert TaskDefinition.objects.get(pk=task.pk).version == task.version
+        assert type(workflow).objects.get(pk=workflow.pk).version == workflow.version
 
 
 # --- the limits themselves -------------------------------------------------------------------

@@ -46,6 +46,7 @@ SANS = "Inter, ui-sans-serif, system-ui, -apple-system, 'Segoe UI', Roboto, Aria
 MONO = "ui-monospace, SFMono-Regular, Menlo, Consolas, 'Liberation Mono', monospace"
 MONO_CHAR = 6.6  # width of one 11px monospace character
 SWEEPS = 8
+BIG = 3000  # nodes and waypoints: above this, two sweeps, so a pathological bundle stays fast
 
 TYPE_BADGES: dict[str, tuple[str, str]] = {
     "FORM": ("form", "#2563eb"),
@@ -293,7 +294,7 @@ class _Graph:
                 stack.extend(reversed(self.nodes[node].succs))
         best = [list(layer) for layer in layers]
         best_crossings = self._crossings(layers)
-        for sweep in range(SWEEPS):
+        for sweep in range(self._sweeps()):
             downward = sweep % 2 == 0
             sequence = range(1, count) if downward else range(count - 2, -1, -1)
             for number in sequence:
@@ -311,6 +312,9 @@ class _Graph:
             if crossings < best_crossings:
                 best, best_crossings = [list(layer) for layer in layers], crossings
         return best
+
+    def _sweeps(self) -> int:
+        return SWEEPS if len(self.nodes) <= BIG else 2
 
     def _linked(self, number: int, downward: bool | None) -> list[int]:
         """The node's neighbours in the layer before (downward), after (upward) or both (None)."""
@@ -352,7 +356,7 @@ class _Graph:
             for number in layer:
                 self.nodes[number].y = top
                 top += self.nodes[number].slot + ROW_GAP
-        for sweep in range(SWEEPS):
+        for sweep in range(self._sweeps()):
             downward = sweep % 2 == 0
             for layer in layers if downward else reversed(layers):
                 self._pack(layer, downward)

@@ -14,7 +14,7 @@ from django.forms.models import BaseInlineFormSet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
-from django.utils.text import slugify
+from django.utils.text import capfirst, slugify
 from django.utils.translation import gettext_lazy as _
 from reversion.models import Version
 from unfold.decorators import action, display
@@ -25,6 +25,7 @@ from unfold.widgets import (
 
 from ticketflower.accounts.models import User
 from ticketflower.admin_sites.dashboards import design_dashboard
+from ticketflower.admin_sites.fields_editor import WorkflowFieldsField
 from ticketflower.admin_sites.resources import TaskResource, TicketTypeResource, WorkflowResource
 from ticketflower.core.limits import MAX_BUNDLE_BYTES
 from ticketflower.definitions import services
@@ -377,6 +378,11 @@ class WorkflowAdmin(TenantGuardedMixin, TenantImportExportMixin, _DefinitionAdmi
         "compare_detail",
     ]
     actions_list = ["upload_list"]
+
+    def formfield_for_dbfield(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        if db_field.name == "fields":  # rows to fill in rather than JSON to type
+            return WorkflowFieldsField(label=capfirst(db_field.verbose_name))
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[WorkflowDefinition]:
         # GROUP BY drops the model's default ordering; keep it for stable pages.

@@ -1,6 +1,5 @@
 """The role sites do their jobs: designers version and revert, admins manage people, ticket admins reassign."""
 
-import json
 from typing import Any
 
 import pytest
@@ -11,6 +10,7 @@ from reversion.models import Version
 from conftest import Tenant
 from tests.factories import make_release, make_ticket, make_workflow
 from ticketflower.accounts.models import User
+from ticketflower.admin_sites.fields_editor import fields_form_data
 from ticketflower.definitions.models import TaskDefinition, WorkflowDefinition, WorkflowRelease
 from ticketflower.runtime.models import TaskInstance
 from ticketflower.tenancy.context import company_context
@@ -25,9 +25,9 @@ def change_form(workflow: WorkflowDefinition, **changes: str) -> dict[str, str]:
     data = {
         "title": workflow.title,
         "description": workflow.description,
-        "fields": json.dumps(workflow.fields),
         "display_layout": "",
         "ext_ref": "[]",
+        **fields_form_data("fields", workflow.fields),
         "tasks-TOTAL_FORMS": str(len(tasks)),
         "tasks-INITIAL_FORMS": str(len(tasks)),
         "transitions-TOTAL_FORMS": str(len(transitions)),
@@ -354,11 +354,9 @@ def test_bad_json_and_odd_query_strings_are_4xx_or_field_errors(client: Client, 
     workflow = make_workflow(tenant_a.designer)
     client.force_login(tenant_a.designer)
     url = reverse("design:definitions_workflowdefinition_change", args=[workflow.pk])
-    response = client.post(
-        url, change_form(workflow, fields='[{"name": "x", "type": "number", "label": NaN}]')
-    )
+    response = client.post(url, change_form(workflow, ext_ref='[{"label": "x", "uri": NaN}]'))
     assert response.status_code == 200
-    assert "fields" in response.context["adminform"].form.errors
+    assert "ext_ref" in response.context["adminform"].form.errors
     for page in ["abc", "0", "99"]:
         assert client.get(reverse("design:search"), {"s": "work", "page": page}).status_code in (200, 400)
 

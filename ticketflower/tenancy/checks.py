@@ -1,5 +1,6 @@
 """System checks that keep the database-level company guarantee complete."""
 
+from collections.abc import Iterable
 from typing import Any
 
 from django.apps import apps
@@ -10,6 +11,10 @@ from ticketflower.tenancy.constraints import _has_company, company_foreign_keys,
 
 @checks.register(checks.Tags.models, checks.Tags.database)
 def company_references(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
+    return company_reference_errors(apps.get_models())
+
+
+def company_reference_errors(models: Iterable[Any]) -> list[checks.CheckMessage]:
     """Every reference between company-owned rows is a `SameCompany` constraint in PostgreSQL.
 
     - a foreign key from a company-owned model to a company-owned model needs one;
@@ -17,7 +22,7 @@ def company_references(app_configs: Any = None, **kwargs: Any) -> list[checks.Ch
       `company` (an auto-created link table has none, so nothing could enforce it).
     """
     errors: list[checks.CheckMessage] = []
-    for model in apps.get_models():
+    for model in models:
         for field in company_foreign_keys(model):
             if not covered(model, field):
                 errors.append(

@@ -4,12 +4,14 @@
 without a real SECRET_KEY and ALLOWED_HOSTS.
 """
 
+import re
 from pathlib import Path
 
 import django_stubs_ext
 import environ
 from django.core.exceptions import ImproperlyConfigured
 from django.urls import reverse_lazy
+from django.utils.csp import CSP
 from django.utils.translation import gettext_lazy as _
 
 # Lets generic views and managers be subscripted (FormView[MyForm]) at run time.
@@ -64,6 +66,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -71,6 +74,8 @@ MIDDLEWARE = [
     "ticketflower.tenancy.middleware.CompanyContextMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # After the CSP and X-Frame-Options middleware: it loosens framing for admin pop-ups only.
+    "ticketflower.core.framing.AdminPopupFramingMiddleware",
     # Last, as django-axes asks: it turns a lockout raised during login into its response.
     "axes.middleware.AxesMiddleware",
 ]
@@ -89,6 +94,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "django.template.context_processors.csp",
             ],
         },
     },
@@ -194,6 +200,34 @@ if not DEBUG:
     SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 CSRF_TRUSTED_ORIGINS: list[str] = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+
+# Content-Security-Policy on every response (Django's CSP middleware). No inline or eval'd
+# script: unfold's Alpine.js runs as Alpine's CSP build (templates/unfold/layouts/skeleton.html).
+# Frames: pages may not be framed at all; they may frame only this site and, once set, the
+# layout sandbox's origin.
+LAYOUT_SANDBOX_ORIGIN = env.str("LAYOUT_SANDBOX_ORIGIN", default="").rstrip("/")
+if LAYOUT_SANDBOX_ORIGIN and not re.fullmatch(r"https?://[A-Za-z0-9.-]+(:[0-9]+)?", LAYOUT_SANDBOX_ORIGIN):
+    raise ImproperlyConfigured(
+        "LAYOUT_SANDBOX_ORIGIN is an origin: scheme, host and port, e.g. https://layouts.example.com"
+    )
+SECURE_CSP: dict[str, list[str]] = {
+    "default-src": [CSP.SELF],
+    "script-src": [CSP.SELF],
+    # <style> elements need the page's nonce; style="" attributes are allowed (unfold's
+    # templates and Alpine's x-show write them). Browsers without the -elem/-attr split fall
+    # back to style-src.
+    "style-src": [CSP.SELF, CSP.UNSAFE_INLINE],
+    "style-src-elem": [CSP.SELF, CSP.NONCE],
+    "style-src-attr": [CSP.UNSAFE_INLINE],
+    "img-src": [CSP.SELF],
+    "font-src": [CSP.SELF],
+    "connect-src": [CSP.SELF],
+    "frame-src": [CSP.SELF, *([LAYOUT_SANDBOX_ORIGIN] if LAYOUT_SANDBOX_ORIGIN else [])],
+    "frame-ancestors": [CSP.NONE],
+    "object-src": [CSP.NONE],
+    "base-uri": [CSP.SELF],
+    "form-action": [CSP.SELF],
+}
 
 LOGGING = {
     "version": 1,

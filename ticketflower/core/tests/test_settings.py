@@ -52,3 +52,24 @@ def test_only_postgresql_is_accepted() -> None:
     result = manage("check", **{**PRODUCTION, "DATABASE_URL": "sqlite:///db.sqlite3"})
     assert result.returncode != 0
     assert "DATABASE_URL must point at PostgreSQL" in result.stderr
+
+
+def setting(expression: str, **env: str) -> str:
+    """What `expression` (over `settings`) prints in a process started with `env`."""
+    code = f"from django.conf import settings; print({expression})"
+    result = manage("shell", "--no-imports", "-c", code, **env)
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip()
+
+
+def test_the_layout_sandbox_origin_joins_the_frame_sources() -> None:
+    frame_src = "' '.join(settings.SECURE_CSP['frame-src'])"
+    assert setting(frame_src, **PRODUCTION) == "'self'"
+    sandbox = setting(frame_src, **PRODUCTION, LAYOUT_SANDBOX_ORIGIN="https://layouts.example.net")
+    assert sandbox == "'self' https://layouts.example.net"
+
+
+def test_a_layout_sandbox_origin_that_is_not_an_origin_refuses_to_start() -> None:
+    result = manage("check", **PRODUCTION, LAYOUT_SANDBOX_ORIGIN="https://x.example 'unsafe-inline'")
+    assert result.returncode != 0
+    assert "LAYOUT_SANDBOX_ORIGIN is an origin" in result.stderr

@@ -204,6 +204,11 @@ FILE_UPLOAD_HANDLERS = [
     "django.core.files.uploadhandler.MemoryFileUploadHandler",
     "django.core.files.uploadhandler.TemporaryFileUploadHandler",
 ]
+# CSV / XLSX / JSON imports are read whole into memory: a smaller cap of their own.
+IMPORT_MAX_FILE_BYTES = env.int("IMPORT_MAX_FILE_BYTES", default=5 * 1024 * 1024)
+# Exports write formula-like cells inert themselves (ticketflower/tenancy/formats.py);
+# import-export's IMPORT_EXPORT_ESCAPE_FORMULAE_ON_EXPORT only drops one "=", so it stays off.
+# XLSX imports are parsed with defusedxml (openpyxl uses it when installed).
 
 SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"

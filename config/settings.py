@@ -221,7 +221,20 @@ if not DEBUG:
     SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=60 * 60 * 24 * 365)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
-    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Behind a proxy that ends TLS: the header and value by which it marks HTTPS requests, e.g.
+# "X-Forwarded-Proto,https". Only when configured: without a proxy that always sets (or strips)
+# that header, any client could claim HTTPS with it.
+_proxy_ssl = env.list("SECURE_PROXY_SSL_HEADER", default=[])
+if _proxy_ssl:
+    if len(_proxy_ssl) != 2:
+        raise ImproperlyConfigured(
+            "SECURE_PROXY_SSL_HEADER is a header and a value, e.g. X-Forwarded-Proto,https"
+        )
+    _header = _proxy_ssl[0].strip().upper().replace("-", "_")
+    SECURE_PROXY_SSL_HEADER = (
+        _header if _header.startswith("HTTP_") else f"HTTP_{_header}",
+        _proxy_ssl[1].strip(),
+    )
 CSRF_TRUSTED_ORIGINS: list[str] = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 # Content-Security-Policy on every response (Django's CSP middleware). No inline or eval'd

@@ -62,6 +62,32 @@ def setting(expression: str, **env: str) -> str:
     return result.stdout.strip()
 
 
+def test_the_proxy_https_header_is_trusted_only_when_configured() -> None:
+    assert setting("settings.SECURE_PROXY_SSL_HEADER", **PRODUCTION) == "None"
+    configured = setting(
+        "settings.SECURE_PROXY_SSL_HEADER", **PRODUCTION, SECURE_PROXY_SSL_HEADER="X-Forwarded-Proto,https"
+    )
+    assert configured == "('HTTP_X_FORWARDED_PROTO', 'https')"
+
+
+def test_a_malformed_proxy_https_header_refuses_to_start() -> None:
+    result = manage("check", **PRODUCTION, SECURE_PROXY_SSL_HEADER="X-Forwarded-Proto")
+    assert result.returncode != 0
+    assert "SECURE_PROXY_SSL_HEADER is a header and a value" in result.stderr
+
+
+def test_check_deploy_is_clean_behind_a_proxy() -> None:
+    result = manage(
+        "check",
+        "--deploy",
+        "--fail-level",
+        "WARNING",
+        **PRODUCTION,
+        SECURE_PROXY_SSL_HEADER="X-Forwarded-Proto,https",
+    )
+    assert result.returncode == 0, result.stderr
+
+
 def test_the_layout_sandbox_origin_joins_the_frame_sources() -> None:
     frame_src = "' '.join(settings.SECURE_CSP['frame-src'])"
     assert setting(frame_src, **PRODUCTION) == "'self'"

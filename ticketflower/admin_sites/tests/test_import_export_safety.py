@@ -121,7 +121,9 @@ def test_an_xlsx_with_an_entity_expansion_bomb_is_refused_and_nothing_is_written
     client.force_login(tenant_a.admin)
     # A billion laughs: ten levels of ten references each.
     levels = ['<!ENTITY l0 "lol">'] + [f'<!ENTITY l{i} "{f"&l{i - 1};" * 10}">' for i in range(1, 10)]
-    bomb = SimpleUploadedFile("roles.xlsx", xlsx_with_doctype("".join(levels), "&l9;"), content_type=XLSX_TYPE)
+    bomb = SimpleUploadedFile(
+        "roles.xlsx", xlsx_with_doctype("".join(levels), "&l9;"), content_type=XLSX_TYPE
+    )
     response = import_preview(client, bomb, "xlsx")
     assert response.status_code == 200
     assert response.context["form"].errors["import_file"]

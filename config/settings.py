@@ -156,6 +156,29 @@ AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
 AXES_IPWARE_PROXY_COUNT = env.int("AXES_IPWARE_PROXY_COUNT", default=0)
 
+
+def _rate(name: str, default: str) -> dict[str, int]:
+    """A rate limit from the environment: "<count>/<window>", the window in s, m or h ("30/15m")."""
+    text = env.str(name, default=default)
+    match = re.fullmatch(r"\s*([1-9][0-9]*)\s*/\s*([1-9][0-9]*)\s*([smh]?)\s*", text)
+    if not match:
+        raise ImproperlyConfigured(f"{name} is <count>/<window>, e.g. 30/15m, not {text!r}")
+    count, span, unit = match.groups()
+    return {"limit": int(count), "window": int(span) * {"": 1, "s": 1, "m": 60, "h": 3600}[unit]}
+
+
+# Rate limits beyond django-axes' lockout of one e-mail from one address, counted in
+# PostgreSQL so every worker process shares them (ticketflower/core/ratelimit.py). Over a
+# limit, the page answers 429 and says how long to wait. IPv6 clients count per /64.
+RATE_LIMITS = {
+    # Failed logins from one network, whichever accounts they try.
+    "login_failures_per_network": _rate("RATE_LIMIT_LOGIN_FAILURES", "30/15m"),
+    "signups_per_network": _rate("RATE_LIMIT_SIGNUPS", "10/1h"),
+    "password_resets_per_network": _rate("RATE_LIMIT_PASSWORD_RESETS", "10/1h"),
+    # Reset e-mails to one address, whether or not it has an account.
+    "password_resets_per_address": _rate("RATE_LIMIT_PASSWORD_RESETS_PER_ADDRESS", "3/1h"),
+}
+
 # Guardian's anonymous user would be created through the company-scoped user manager
 # outside any company; TicketFlower never grants anonymous object permissions.
 ANONYMOUS_USER_NAME = None

@@ -99,3 +99,14 @@ def test_a_layout_sandbox_origin_that_is_not_an_origin_refuses_to_start() -> Non
     result = manage("check", **PRODUCTION, LAYOUT_SANDBOX_ORIGIN="https://x.example 'unsafe-inline'")
     assert result.returncode != 0
     assert "LAYOUT_SANDBOX_ORIGIN is an origin" in result.stderr
+
+
+def test_rate_limits_are_read_as_count_per_window() -> None:
+    limits = "settings.RATE_LIMITS['login_failures_per_network']"
+    assert setting(limits, **PRODUCTION, RATE_LIMIT_LOGIN_FAILURES="5/2m") == "{'limit': 5, 'window': 120}"
+
+
+def test_a_malformed_rate_limit_refuses_to_start() -> None:
+    result = manage("check", **PRODUCTION, RATE_LIMIT_SIGNUPS="ten per hour")
+    assert result.returncode != 0
+    assert "RATE_LIMIT_SIGNUPS is <count>/<window>" in result.stderr

@@ -17,6 +17,7 @@ from tests.e2e.conftest import in_db_thread
 from tests.factories import PASSWORD, make_ticket, make_workflow
 from ticketflower.accounts.models import User
 from ticketflower.definitions.models import WorkflowDefinition
+from ticketflower.runtime.models import TaskInstance, TicketInstance
 from ticketflower.tenancy.context import company_context
 from ticketflower.tenancy.models import CompanyRole
 
@@ -87,6 +88,12 @@ def seeded_tenant() -> tuple[Tenant, WorkflowDefinition]:
     return tenant, workflow
 
 
+def a_ticket_and_its_task(tenant: Tenant) -> tuple[int, int]:
+    ticket = TicketInstance.unscoped.get(created_by=tenant.member)
+    task = TaskInstance.unscoped.get(workflow_instance=ticket.workflow_instance)
+    return ticket.pk, task.pk
+
+
 def test_the_main_pages_of_every_site_run_without_a_policy_violation(
     page: Page, live_server: LiveServer, problems: Problems
 ) -> None:
@@ -95,6 +102,7 @@ def test_the_main_pages_of_every_site_run_without_a_policy_violation(
     for anonymous in ["/accounts/login/", "/accounts/signup/", "/accounts/password-reset/"]:
         open_clean(page, base + anonymous, problems)
 
+    ticket, task = in_db_thread(lambda: a_ticket_and_its_task(tenant))
     log_in(page, base, tenant.admin.email)  # the admin holds every role
     for url in [
         "/",
@@ -107,9 +115,12 @@ def test_the_main_pages_of_every_site_run_without_a_policy_violation(
         "/design/definitions/taskdefinition/add/",
         "/tickets/",
         "/tickets/runtime/activeticket/",
+        f"/tickets/runtime/activeticket/{ticket}/change/",
         "/tickets/runtime/activetask/",
+        f"/tickets/runtime/activetask/{task}/change/",
         "/worker/",
         "/worker/runtime/mytask/",
+        f"/worker/runtime/mytask/{task}/change/",
         "/company/",
         "/company/accounts/user/",
         f"/company/accounts/user/{tenant.worker.pk}/change/",

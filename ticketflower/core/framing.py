@@ -21,6 +21,8 @@ class AdminPopupFramingMiddleware:
         response = self.get_response(request)
         if IS_POPUP_VAR in request.GET:
             response.headers["X-Frame-Options"] = "SAMEORIGIN"
-            # What django.views.decorators.csp.csp_override sets, for this response only.
-            response._csp_config = {**settings.SECURE_CSP, "frame-ancestors": [CSP.SELF]}  # type: ignore[attr-defined]
+            # What django.views.decorators.csp.csp_override sets, for this response only;
+            # a response with its own policy (Django's debug pages have none) keeps it.
+            if not hasattr(response, "_csp_config"):
+                response._csp_config = {**settings.SECURE_CSP, "frame-ancestors": [CSP.SELF]}  # type: ignore[attr-defined]
         return response

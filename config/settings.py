@@ -4,12 +4,14 @@
 without a real SECRET_KEY and ALLOWED_HOSTS.
 """
 
+import re
 from pathlib import Path
 
 import django_stubs_ext
 import environ
 from django.core.exceptions import ImproperlyConfigured
 from django.urls import reverse_lazy
+from django.utils.csp import CSP
 from django.utils.translation import gettext_lazy as _
 
 # Lets generic views and managers be subscripted (FormView[MyForm]) at run time.
@@ -65,6 +67,9 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
+    # Before anything reads the body; after the two above, so a 413 has their headers.
+    "ticketflower.core.uploads.RequestSizeLimitMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -72,6 +77,8 @@ MIDDLEWARE = [
     "ticketflower.tenancy.middleware.CompanyContextMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # After the CSP and X-Frame-Options middleware: it loosens framing for admin pop-ups only.
+    "ticketflower.core.framing.AdminPopupFramingMiddleware",
     # Last, as django-axes asks: it turns a lockout raised during login into its response.
     "axes.middleware.AxesMiddleware",
 ]
@@ -90,6 +97,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "django.template.context_processors.csp",
             ],
         },
     },
@@ -149,6 +157,29 @@ AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
 AXES_IPWARE_PROXY_COUNT = env.int("AXES_IPWARE_PROXY_COUNT", default=0)
 
+
+def _rate(name: str, default: str) -> dict[str, int]:
+    """A rate limit from the environment: "<count>/<window>", the window in s, m or h ("30/15m")."""
+    text = env.str(name, default=default)
+    match = re.fullmatch(r"\s*([1-9][0-9]*)\s*/\s*([1-9][0-9]*)\s*([smh]?)\s*", text)
+    if not match:
+        raise ImproperlyConfigured(f"{name} is <count>/<window>, e.g. 30/15m, not {text!r}")
+    count, span, unit = match.groups()
+    return {"limit": int(count), "window": int(span) * {"": 1, "s": 1, "m": 60, "h": 3600}[unit]}
+
+
+# Rate limits beyond django-axes' lockout of one e-mail from one address, counted in
+# PostgreSQL so every worker process shares them (ticketflower/core/ratelimit.py). Over a
+# limit, the page answers 429 and says how long to wait. IPv6 clients count per /64.
+RATE_LIMITS = {
+    # Failed logins from one network, whichever accounts they try.
+    "login_failures_per_network": _rate("RATE_LIMIT_LOGIN_FAILURES", "30/15m"),
+    "signups_per_network": _rate("RATE_LIMIT_SIGNUPS", "10/1h"),
+    "password_resets_per_network": _rate("RATE_LIMIT_PASSWORD_RESETS", "10/1h"),
+    # Reset e-mails to one address, whether or not it has an account.
+    "password_resets_per_address": _rate("RATE_LIMIT_PASSWORD_RESETS_PER_ADDRESS", "3/1h"),
+}
+
 # Guardian's anonymous user would be created through the company-scoped user manager
 # outside any company; TicketFlower never grants anonymous object permissions.
 ANONYMOUS_USER_NAME = None
@@ -191,6 +222,27 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 
+# Request size. A body over MAX_REQUEST_BYTES is refused (413) before it is read, and a
+# multipart upload is stopped at that size while it streams in (ticketflower/core/uploads.py).
+# Under ASGI the server reads the body before Django: cap it there (or at the proxy) too.
+MAX_REQUEST_BYTES = env.int("MAX_REQUEST_BYTES", default=10 * 1024 * 1024)
+# Form fields (everything but files) and how many fields and files one request may carry.
+DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=2_621_440)
+DATA_UPLOAD_MAX_NUMBER_FIELDS = env.int("DATA_UPLOAD_MAX_NUMBER_FIELDS", default=1000)
+DATA_UPLOAD_MAX_NUMBER_FILES = env.int("DATA_UPLOAD_MAX_NUMBER_FILES", default=20)
+# Uploaded files larger than this go to a temporary file instead of memory.
+FILE_UPLOAD_MAX_MEMORY_SIZE = env.int("FILE_UPLOAD_MAX_MEMORY_SIZE", default=2_621_440)
+FILE_UPLOAD_HANDLERS = [
+    "ticketflower.core.uploads.RequestSizeCapUploadHandler",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
+# CSV / XLSX / JSON imports are read whole into memory: a smaller cap of their own.
+IMPORT_MAX_FILE_BYTES = env.int("IMPORT_MAX_FILE_BYTES", default=5 * 1024 * 1024)
+# Exports write formula-like cells inert themselves (ticketflower/tenancy/formats.py);
+# import-export's IMPORT_EXPORT_ESCAPE_FORMULAE_ON_EXPORT only drops one "=", so it stays off.
+# XLSX imports are parsed with defusedxml (openpyxl uses it when installed).
+
 SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
@@ -202,8 +254,49 @@ if not DEBUG:
     SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=60 * 60 * 24 * 365)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
-    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Behind a proxy that ends TLS: the header and value by which it marks HTTPS requests, e.g.
+# "X-Forwarded-Proto,https". Only when configured: without a proxy that always sets (or strips)
+# that header, any client could claim HTTPS with it.
+_proxy_ssl = env.list("SECURE_PROXY_SSL_HEADER", default=[])
+if _proxy_ssl:
+    if len(_proxy_ssl) != 2:
+        raise ImproperlyConfigured(
+            "SECURE_PROXY_SSL_HEADER is a header and a value, e.g. X-Forwarded-Proto,https"
+        )
+    _header = _proxy_ssl[0].strip().upper().replace("-", "_")
+    SECURE_PROXY_SSL_HEADER = (
+        _header if _header.startswith("HTTP_") else f"HTTP_{_header}",
+        _proxy_ssl[1].strip(),
+    )
 CSRF_TRUSTED_ORIGINS: list[str] = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+
+# Content-Security-Policy on every response (Django's CSP middleware). No inline or eval'd
+# script: unfold's Alpine.js runs as Alpine's CSP build (templates/unfold/layouts/skeleton.html).
+# Frames: pages may not be framed at all; they may frame only this site and, once set, the
+# layout sandbox's origin.
+LAYOUT_SANDBOX_ORIGIN = env.str("LAYOUT_SANDBOX_ORIGIN", default="").rstrip("/")
+if LAYOUT_SANDBOX_ORIGIN and not re.fullmatch(r"https?://[A-Za-z0-9.-]+(:[0-9]+)?", LAYOUT_SANDBOX_ORIGIN):
+    raise ImproperlyConfigured(
+        "LAYOUT_SANDBOX_ORIGIN is an origin: scheme, host and port, e.g. https://layouts.example.com"
+    )
+SECURE_CSP: dict[str, list[str]] = {
+    "default-src": [CSP.SELF],
+    "script-src": [CSP.SELF],
+    # <style> elements need the page's nonce; style="" attributes are allowed (unfold's
+    # templates and Alpine's x-show write them). Browsers without the -elem/-attr split fall
+    # back to style-src.
+    "style-src": [CSP.SELF, CSP.UNSAFE_INLINE],
+    "style-src-elem": [CSP.SELF, CSP.NONCE],
+    "style-src-attr": [CSP.UNSAFE_INLINE],
+    "img-src": [CSP.SELF],
+    "font-src": [CSP.SELF],
+    "connect-src": [CSP.SELF],
+    "frame-src": [CSP.SELF, *([LAYOUT_SANDBOX_ORIGIN] if LAYOUT_SANDBOX_ORIGIN else [])],
+    "frame-ancestors": [CSP.NONE],
+    "object-src": [CSP.NONE],
+    "base-uri": [CSP.SELF],
+    "form-action": [CSP.SELF],
+}
 
 LOGGING = {
     "version": 1,

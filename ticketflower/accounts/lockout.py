@@ -29,3 +29,16 @@ def lockout_response(
     minutes = math.ceil(cool_off.total_seconds() / 60) if cool_off else None
     context = {**unfold_context(request), "title": _("Too many failed logins"), "cooloff_minutes": minutes}
     return render(request, "accounts/locked_out.html", context, status=429)
+
+
+def rate_limited_response(request: HttpRequest, *, wait: int, per_address: bool = False) -> HttpResponse:
+    """429 in the portal's look: too many attempts from this network (or for this address)."""
+    context = {
+        **unfold_context(request),
+        "title": _("Too many attempts"),
+        "wait_minutes": max(1, math.ceil(wait / 60)),
+        "per_address": per_address,
+    }
+    response = render(request, "accounts/rate_limited.html", context, status=429)
+    response["Retry-After"] = str(wait)
+    return response

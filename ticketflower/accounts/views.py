@@ -3,6 +3,7 @@
 from typing import Any, cast
 
 from axes.utils import reset as axes_reset
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login, logout
 from django.contrib.auth import views as auth_views
@@ -26,9 +27,19 @@ from ticketflower.accounts.forms import (
     SetPasswordForm,
     SignUpForm,
 )
+from ticketflower.accounts.lockout import rate_limited_response
 from ticketflower.accounts.models import User, normalize_email
 from ticketflower.core.pages import UnfoldPageMixin
+from ticketflower.core.ratelimit import client_network, rate_limit_hit, rate_limit_wait
 from ticketflower.tenancy.context import company_context_of
+
+
+def over_limit(
+    request: HttpRequest, scope: str, key: str, *, per_address: bool = False
+) -> HttpResponse | None:
+    """Count one attempt against RATE_LIMITS[scope]; the 429 page once the limit is passed."""
+    wait = rate_limit_hit(scope=scope, key=key, **settings.RATE_LIMITS[scope])
+    return None if wait is None else rate_limited_response(request, wait=wait, per_address=per_address)
 
 
 @method_decorator(sensitive_post_parameters("password"), name="dispatch")
@@ -41,6 +52,11 @@ class SignUpView(UnfoldPageMixin, FormView[SignUpForm]):
         if request.user.is_authenticated:
             return redirect("portal:dashboard")
         return super().dispatch(request, *args, **kwargs)
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        # Every attempt counts, so the "address already registered" answer cannot be mined.
+        limited = over_limit(request, "signups_per_network", client_network(request))
+        return limited or super().post(request, *args, **kwargs)
 
     def form_valid(self, form: SignUpForm) -> HttpResponse:
         try:
@@ -65,6 +81,19 @@ class LoginView(UnfoldPageMixin, auth_views.LoginView):
         url = super().get_redirect_url()
         return "" if url.split("?")[0] == self.request.path else url
 
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        # Refused before any password is checked once the network has failed too often.
+        scope = "login_failures_per_network"
+        wait = rate_limit_wait(scope=scope, key=client_network(request), **settings.RATE_LIMITS[scope])
+        if wait is not None:
+            return rate_limited_response(request, wait=wait)
+        return super().post(request, *args, **kwargs)
+
+    def form_invalid(self, form: Any) -> HttpResponse:
+        scope = "login_failures_per_network"
+        rate_limit_hit(scope=scope, key=client_network(self.request), **settings.RATE_LIMITS[scope])
+        return super().form_invalid(form)
+
 
 class PasswordResetView(UnfoldPageMixin, auth_views.PasswordResetView):
     template_name = "accounts/password_reset_form.html"
@@ -73,6 +102,16 @@ class PasswordResetView(UnfoldPageMixin, auth_views.PasswordResetView):
     form_class = PasswordResetForm
     success_url = reverse_lazy("accounts:password_reset_done")
     title = _("Reset your password")
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        limited = over_limit(request, "password_resets_per_network", client_network(request))
+        return limited or super().post(request, *args, **kwargs)
+
+    def form_valid(self, form: Any) -> HttpResponse:
+        # Counted whether or not the address has an account: the answer stays the same for both.
+        email = normalize_email(form.cleaned_data["email"])
+        limited = over_limit(self.request, "password_resets_per_address", email, per_address=True)
+        return limited or super().form_valid(form)
 
 
 class PasswordResetDoneView(UnfoldPageMixin, auth_views.PasswordResetDoneView):

@@ -27,6 +27,7 @@ from typing import Any, ClassVar, cast
 from urllib.parse import urlencode
 
 from django import forms
+from django.conf import settings
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.auth.views import redirect_to_login
 from django.contrib.contenttypes.models import ContentType
@@ -50,8 +51,10 @@ from unfold.sites import UnfoldAdminSite
 
 from ticketflower.accounts.models import User
 from ticketflower.core.limits import MAX_JSON_DEPTH, MAX_JSON_NODES, json_within_limits
+from ticketflower.core.uploads import size_text
 from ticketflower.tenancy.access import get_owned_or_404
 from ticketflower.tenancy.context import current_company
+from ticketflower.tenancy.formats import FORMATS
 from ticketflower.tenancy.managers import CompanyScopedManager
 from ticketflower.tenancy.models import CompanyRevision, SystemRole
 from ticketflower.tenancy.versions import company_revision, company_versions, revision_is_own
@@ -327,11 +330,24 @@ class _BadFilterMixin:
             raise BadRequest(f"These list filters are not understood: {exc}") from exc
 
 
+class SizeCheckedImportForm(ImportForm):
+    """unfold's import form; a file over IMPORT_MAX_FILE_BYTES is a form error (imports read it whole)."""
+
+    def clean_import_file(self) -> Any:
+        upload = self.cleaned_data["import_file"]
+        limit = settings.IMPORT_MAX_FILE_BYTES
+        if upload is not None and upload.size > limit:
+            sizes = f"{size_text(upload.size)}): an import takes at most {size_text(limit)}"
+            raise forms.ValidationError(f"The file is too big ({sizes}.", code="file_too_big")
+        return upload
+
+
 class TenantImportExportMixin(_BadFilterMixin, ImportExportMixin):
     """CSV/XLSX/JSON import and export through a TenantResource, in unfold's forms."""
 
-    import_form_class = ImportForm
+    import_form_class = SizeCheckedImportForm
     export_form_class = ExportForm
+    formats = FORMATS  # spreadsheet cells exported inert (tenancy/formats.py)
 
     def has_import_permission(self, request: HttpRequest) -> bool:
         return self.has_add_permission(request) and self.has_change_permission(request)
@@ -342,6 +358,7 @@ class TenantImportExportMixin(_BadFilterMixin, ImportExportMixin):
 
 class TenantExportMixin(_BadFilterMixin, ExportMixin):
     export_form_class = ExportForm
+    formats = FORMATS
 
     def has_export_permission(self, request: HttpRequest) -> bool:
         return self.has_view_permission(request)

@@ -1,8 +1,11 @@
+import io
 import json
 
 import pytest
+from django.core.management import CommandError, call_command
 from django.test import Client
 from django.urls import reverse
+from pytest_django.fixtures import Settings
 
 from ticketflower.accounts.models import User
 from ticketflower.core.demo import DEMO_FILE, demo_company_load
@@ -51,3 +54,18 @@ def test_demo_company_has_the_three_sample_workflows_published() -> None:
             ("Purchase order", [1]),
         ]
         assert len(submittable_ticket_types(admin)) == 3
+
+
+def test_load_demo_refuses_when_debug_is_off(settings: Settings) -> None:
+    settings.DEBUG = False
+    with pytest.raises(CommandError, match="runs only with DEBUG on"):
+        call_command("load_demo", stdout=io.StringIO())
+    assert not User.unscoped.filter(email="admin@demo.ticketflower.test").exists()
+
+
+def test_load_demo_loads_the_demo_company_when_debug_is_on(settings: Settings) -> None:
+    settings.DEBUG = True
+    out = io.StringIO()
+    call_command("load_demo", stdout=out)
+    assert "Demo logins" in out.getvalue()
+    assert User.unscoped.filter(email="admin@demo.ticketflower.test").exists()

@@ -65,3 +65,25 @@ def wait_for(url: str, *, timeout: float) -> int:
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.25)
+
+
+def test_serve_skips_the_demo_company_when_debug_is_off() -> None:
+    port = free_port()
+    process = subprocess.Popen(  # noqa: S603
+        [sys.executable, str(BASE_DIR / "manage.py"), "serve", f"127.0.0.1:{port}"],
+        cwd=BASE_DIR,
+        env={**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings_test", "DEBUG": "false"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        assert wait_for(f"http://127.0.0.1:{port}/accounts/login/", timeout=60) == 200
+        process.send_signal(signal.SIGTERM)
+        output, _ = process.communicate(timeout=30)
+        assert "Demo company not loaded: DEBUG is off" in output
+        assert "Demo logins" not in output
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)

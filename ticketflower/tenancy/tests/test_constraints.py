@@ -73,7 +73,7 @@ def test_the_system_check_fails_for_a_company_foreign_key_without_its_constraint
 
             class Meta:
                 app_label = "tenancy"
-                constraints = same_company("tenancy_covered", "role")
+                constraints = [*same_company("tenancy_covered", "role")]
 
         class Forgotten(CompanyOwnedModel):
             role = models.ForeignKey(CompanyRole, on_delete=models.CASCADE)

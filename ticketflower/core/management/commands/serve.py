@@ -19,7 +19,11 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("addrport", nargs="?", default="127.0.0.1:8000")
-        parser.add_argument("--no-demo", action="store_true", help="Do not load the demo company.")
+        parser.add_argument(
+            "--no-demo",
+            action="store_true",
+            help="Do not load the demo company (never loaded with DEBUG off).",
+        )
 
     def handle(self, *args: Any, addrport: str, no_demo: bool, **options: Any) -> None:
         # Ctrl-C (SIGINT) and a plain `kill` (SIGTERM) both shut down cleanly, even when started
@@ -32,7 +36,14 @@ class Command(BaseCommand):
         try:
             call_command("migrate", interactive=False, verbosity=0)
             self.stdout.write(self.style.SUCCESS("Database is up to date."))
-            if not no_demo:
+            if no_demo:
+                pass
+            elif not settings.DEBUG:
+                # Its password is published: never on a site that may be public.
+                self.stdout.write(
+                    self.style.WARNING("Demo company not loaded: DEBUG is off (its password is public).")
+                )
+            else:
                 call_command("load_demo", stdout=self.stdout)
             connection.close()
             self.stdout.write(self.style.SUCCESS(f"\nTicketFlower: http://{addrport}/  (Ctrl-C stops it)\n"))

@@ -8,9 +8,10 @@ from pytest_django.live_server_helper import LiveServer
 
 from conftest import make_tenant
 from tests.e2e.conftest import in_db_thread
-from tests.factories import PASSWORD, make_ticket, make_workflow
+from tests.factories import PASSWORD, load_bundle, make_release, make_ticket, make_workflow
 from ticketflower.accounts.models import User
 from ticketflower.definitions.models import WorkflowDefinition, WorkflowRelease, WorkflowTransition
+from ticketflower.definitions.services import bundle_import
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -66,6 +67,14 @@ def test_a_designer_builds_a_branching_workflow_in_one_save_fixes_it_publishes_a
         page.get_by_text("Transition 3 (Approve → Decline), condition: The condition does not parse").first
     ).to_be_visible()
     expect(page.locator("input[name=tasks-2-key]")).to_have_value("decline")
+    # Allowed, but probably not meant: said, without blocking anything.
+    expect(page.get_by_test_id("draft-warnings")).to_contain_text(
+        "Task 1 (“Approve”), output schema: Nothing to fill in"
+    )
+    # The draft as a picture: a box per task, the start, the branch's conditions.
+    graph = page.get_by_test_id("workflow-graph")
+    for text in ["Start", "Approve", "Order it", "Decline", "data.approved"]:
+        expect(graph.locator("svg")).to_contain_text(text)
 
     # Fix it: ready to publish.
     page.locator("[name=transitions-2-condition]").fill("!data.approved")
@@ -174,3 +183,36 @@ def test_a_ticket_admin_and_a_worker_see_their_lists(page: Page, live_server: Li
     expect(page.locator("#result_list")).to_contain_text("Manager approval")
     # The worker has no ticket-admin site.
     assert page.goto(f"{base}/tickets/").status == 404  # type: ignore[union-attr]
+
+
+def test_a_designer_reads_a_release_and_rolls_back_to_it(page: Page, live_server: LiveServer) -> None:
+    def published_twice() -> tuple[int, int]:
+        tenant = make_tenant("Alpha Florists")
+        workflow = make_workflow(tenant.designer)
+        first = make_release(tenant.designer, workflow)
+        bundle = load_bundle("it-equipment-request.yaml")
+        bundle["workflow"]["description"] = "Now with a second thought"
+        bundle_import(actor=tenant.designer, bundle=bundle, into=workflow)
+        make_release(tenant.designer, workflow)
+        return workflow.pk, first.pk
+
+    workflow_pk, first_pk = in_db_thread(published_twice)
+    base = live_server.url
+    log_in(page, base, "designer@alpha-florists.test")
+    page.goto(f"{base}/design/definitions/workflowdefinition/{workflow_pk}/change/")
+    expect(page.get_by_test_id("workflow-status-summary")).to_have_text(
+        "Release #2 is live; the draft (version 2) is what it publishes."
+    )
+    page.get_by_test_id("release-list").get_by_role("link", name="#1").click()
+    expect(page.get_by_test_id("release-diff")).to_have_text("The first release of this workflow.")
+    expect(page.get_by_test_id("workflow-graph").locator("svg")).to_contain_text("Manager approval")
+    page.get_by_role("link", name="Roll back to this release").click()
+    expect(page.get_by_test_id("confirm-detail")).to_contain_text("The draft stays as it is.")
+    page.locator("textarea[name=note]").fill("The second thought was wrong")
+    page.get_by_role("button", name="Yes, go ahead").click()
+    expect(page.get_by_text("Published release #3.")).to_be_visible()
+    expect(page.get_by_test_id("release-diff")).to_contain_text(
+        '-    "description": "Now with a second thought",'
+    )
+    rolled_back = in_db_thread(lambda: WorkflowRelease.unscoped.get(number=3))
+    assert (rolled_back.rolled_back_to_id, rolled_back.note) == (first_pk, "The second thought was wrong")

@@ -410,9 +410,13 @@ class WorkflowAdmin(TenantGuardedMixin, TenantImportExportMixin, _DefinitionAdmi
             return str(_("Withdrawn (#%(n)d)") % {"n": obj.release_number})
         return str(_("Release #%(n)d") % {"n": obj.release_number})
 
-    @display(description=_("Unpublished changes"), boolean=True)
-    def unpublished_changes(self, obj: Any) -> bool:
-        return obj.release_draft_version is None or obj.release_draft_version != obj.version
+    @display(description=_("Unpublished changes"))
+    def unpublished_changes(self, obj: Any) -> str:
+        # Cheap for a list: the draft changed since the version the latest release came from.
+        # The workflow's own page compares the bundles exactly.
+        if obj.release_draft_version is None:
+            return str(_("All of it"))
+        return str(_("Yes")) if obj.release_draft_version != obj.version else "—"
 
     def _create_formsets(self, request: HttpRequest, obj: Any, change: bool) -> Any:
         formsets, inline_instances = super()._create_formsets(request, obj, change)
@@ -749,6 +753,7 @@ class WorkflowReleaseAdmin(TenantModelAdmin):
             )
             context.update(
                 bundle=release.bundle,
+                has_previous=previous is not None,
                 bundle_text=bundle_dump(release.bundle, as_yaml=True),
                 diff=bundle_diff(
                     previous.bundle if previous else {},
@@ -862,9 +867,9 @@ class TicketTypeAdmin(TenantImportExportMixin, _DefinitionAdmin):
     list_filter = ["workflow"]
     search_fields = ["title", "description"]
     list_select_related = ["workflow"]
-    readonly_fields = ["created_by", "created_at", "updated_at"]
+    readonly_fields = ["publication", "created_by", "created_at", "updated_at"]
     fieldsets = [
-        (None, {"fields": ["title", "workflow", "description"]}),
+        (None, {"fields": ["title", "workflow", "description", "publication"]}),
         (_("Form"), {"fields": ["fields", "roles"]}),
         (_("Layouts"), {"fields": ["edit_layout", "display_layout"], "classes": ["collapse"]}),
         (_("References"), {"fields": ["ext_ref", "created_by", "created_at", "updated_at"]}),
@@ -873,6 +878,19 @@ class TicketTypeAdmin(TenantImportExportMixin, _DefinitionAdmin):
     def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
         form.instance.allowed_roles.set(form.cleaned_data["roles"])
         super().save_related(request, form, formsets, change)
+
+    @display(description=_("Published"))
+    def publication(self, obj: TicketDefinition) -> str:
+        """What submitters see of this ticket type: the workflow's latest release decides."""
+        release = current_release(obj.workflow) if obj.pk else None
+        if release is None:
+            return str(_("Not yet: publish its workflow to offer it."))
+        if release.withdrawn:
+            return str(_("No: its workflow is withdrawn (release #%(n)d).") % {"n": release.number})
+        offered = release.ticket_types.filter(title__iexact=obj.title).exists()
+        if offered:
+            return str(_("Offered by release #%(n)d of its workflow.") % {"n": release.number})
+        return str(_("Not in release #%(n)d: publish its workflow to offer it.") % {"n": release.number})
 
 
 @admin.register(CompanyRole, site=design_site)

@@ -5,6 +5,7 @@ are services in ticketflower.definitions. Every page says what happened in plain
 names each problem's place the way the page shows it.
 """
 
+from collections.abc import Callable
 from typing import Any, cast
 
 from django import forms
@@ -91,6 +92,30 @@ def confirm_page(
         "note_form": NoteForm() if with_note else None,
     }
     return TemplateResponse(request, "admin_sites/confirm.html", context)
+
+
+def release_action(
+    admin: Any,
+    request: HttpRequest,
+    obj: WorkflowDefinition | WorkflowRelease,
+    *,
+    question: Any,
+    detail: Any,
+    make: Callable[[User, str], services.PublishResult],
+) -> HttpResponse:
+    """A confirmed POST that makes a release (publish, withdraw, roll back), with an optional note.
+
+    The page it returns to says what happened, or why nothing did.
+    """
+    if request.method != "POST":
+        return confirm_page(admin, request, obj, question, detail=detail, with_note=True)
+    note = NoteForm(request.POST)
+    result = make(cast(User, request.user), note.cleaned_data["note"] if note.is_valid() else "")
+    (messages.success if result.ok else messages.error)(request, result.message)
+    report_problems(request, result.problems, result.bundle)
+    if isinstance(obj, WorkflowRelease):  # back to the release made, or the one rolled back to
+        return HttpResponseRedirect(change_url(result.release or obj))
+    return HttpResponseRedirect(change_url(obj))
 
 
 def report_problems(
@@ -481,46 +506,34 @@ class WorkflowAdmin(TenantGuardedMixin, TenantImportExportMixin, _DefinitionAdmi
     @action(description=_("Publish"), url_path="publish", icon="rocket_launch", permissions=["change"])
     def publish_detail(self, request: HttpRequest, object_id: str) -> HttpResponse:
         workflow = get_owned_or_404(WorkflowDefinition, pk=object_id)
-        if request.method != "POST":
-            state = draft_state(workflow)
-            detail = _(
-                "Publishing freezes draft version %(n)d as the next release. New tickets run it; tickets "
-                "already running keep the release they started with."
-            ) % {"n": state.version}
-            return confirm_page(
-                self, request, workflow, _("Publish this workflow?"), detail=detail, with_note=True
-            )
-        note = NoteForm(request.POST)
-        result = services.workflow_publish(
-            actor=cast(User, request.user),
-            workflow=workflow,
-            note=note.cleaned_data["note"] if note.is_valid() else "",
+        detail = _(
+            "Publishing freezes draft version %(n)d as the next release. New tickets run it; tickets "
+            "already running keep the release they started with."
+        ) % {"n": workflow.version}
+        return release_action(
+            self,
+            request,
+            workflow,
+            question=_("Publish this workflow?"),
+            detail=detail,
+            make=lambda actor, note: services.workflow_publish(actor=actor, workflow=workflow, note=note),
         )
-        (messages.success if result.ok else messages.error)(request, result.message)
-        report_problems(request, result.problems, workflow_bundle(workflow))
-        return HttpResponseRedirect(change_url(workflow))
 
     @action(description=_("Withdraw"), url_path="withdraw", icon="pause", permissions=["change"])
     def withdraw_detail(self, request: HttpRequest, object_id: str) -> HttpResponse:
         workflow = get_owned_or_404(WorkflowDefinition, pk=object_id)
-        if request.method != "POST":
-            detail = _(
-                "Its ticket types are no longer offered to submitters. Tickets already running go on. "
-                "Publish again to offer them again."
-            )
-            return confirm_page(
-                self, request, workflow, _("Withdraw this workflow?"), detail=detail, with_note=True
-            )
-        note = NoteForm(request.POST)
-        result = services.workflow_withdraw(
-            actor=cast(User, request.user),
-            workflow=workflow,
-            note=note.cleaned_data["note"] if note.is_valid() else "",
+        detail = _(
+            "Its ticket types are no longer offered to submitters. Tickets already running go on. "
+            "Publish again to offer them again."
         )
-        if result.ok:
-            messages.success(request, result.message)
-        report_problems(request, result.problems, {})
-        return HttpResponseRedirect(change_url(workflow))
+        return release_action(
+            self,
+            request,
+            workflow,
+            question=_("Withdraw this workflow?"),
+            detail=detail,
+            make=lambda actor, note: services.workflow_withdraw(actor=actor, workflow=workflow, note=note),
+        )
 
     @action(
         description=_("Draft vs. release"), url_path="release-diff", icon="difference", permissions=["view"]
@@ -775,23 +788,17 @@ class WorkflowReleaseAdmin(TenantModelAdmin):
     )
     def rollback_detail(self, request: HttpRequest, object_id: str) -> HttpResponse:
         release = self._editable_release(request, object_id)
-        if request.method != "POST":
-            detail = _(
-                "Its bundle is published again as the next release; new tickets run it. "
-                "The draft stays as it is."
-            )
-            return confirm_page(
-                self, request, release, _("Roll back to this release?"), detail=detail, with_note=True
-            )
-        note = NoteForm(request.POST)
-        result = services.release_rollback(
-            actor=cast(User, request.user),
-            release=release,
-            note=note.cleaned_data["note"] if note.is_valid() else "",
+        detail = _(
+            "Its bundle is published again as the next release; new tickets run it. The draft stays as it is."
         )
-        (messages.success if result.ok else messages.error)(request, result.message)
-        report_problems(request, result.problems, release.bundle)
-        return HttpResponseRedirect(change_url(result.release or release))
+        return release_action(
+            self,
+            request,
+            release,
+            question=_("Roll back to this release?"),
+            detail=detail,
+            make=lambda actor, note: services.release_rollback(actor=actor, release=release, note=note),
+        )
 
     @action(
         description=_("Edit from this release"), url_path="edit-from", icon="edit_note", permissions=["view"]

@@ -321,6 +321,7 @@ class PublishResult:
     release: WorkflowRelease | None = None
     problems: list[Problem] = field(default_factory=list)
     message: str = ""
+    bundle: dict[str, Any] = field(default_factory=dict)  # what the problems' paths point into
 
     @property
     def ok(self) -> bool:
@@ -334,7 +335,8 @@ def workflow_publish(*, actor: User, workflow: WorkflowDefinition, note: str = "
         bundle = workflow_bundle(locked)
         problems = validate_bundle(bundle) + role_problems(bundle)
         if problems:
-            return PublishResult(problems=problems, message=_("Not published: the draft has problems."))
+            message = _("Not published: the draft has problems.")
+            return PublishResult(problems=problems, message=message, bundle=bundle)
         live = current_release(locked)
         if live is not None and not live.withdrawn and live.sha256 == bundle_sha256(bundle):
             return PublishResult(
@@ -353,7 +355,7 @@ def release_rollback(*, actor: User, release: WorkflowRelease, note: str = "") -
         if problems:
             # Rules and company roles may have changed since it was published.
             message = _("Release #%(n)d no longer validates; nothing was published.") % {"n": release.number}
-            return PublishResult(problems=problems, message=message)
+            return PublishResult(problems=problems, message=message, bundle=release.bundle)
         new = _release_create(
             actor,
             locked,
@@ -372,7 +374,7 @@ def workflow_withdraw(*, actor: User, workflow: WorkflowDefinition, note: str = 
     with _publishing(actor, workflow) as locked:
         live = current_release(locked)
         if live is None or live.withdrawn:
-            return PublishResult(problems=[Problem("workflow", _("This workflow is not published."))])
+            return PublishResult(message=_("Nothing to withdraw: this workflow is not published."))
         new = _release_create(
             actor,
             locked,

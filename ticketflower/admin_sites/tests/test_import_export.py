@@ -9,7 +9,7 @@ from django.urls import reverse
 
 from conftest import Tenant
 from tests.factories import make_workflow
-from ticketflower.definitions.models import TaskDefinition, WorkflowDefinition
+from ticketflower.definitions.models import TaskDefinition, TicketDefinition, WorkflowDefinition
 from ticketflower.tenancy.context import company_context
 from ticketflower.tenancy.models import CompanyRole
 
@@ -106,3 +106,79 @@ def test_a_role_name_clash_is_a_row_error_with_the_reason(client: Client, tenant
     assert result.has_validation_errors()
     assert "already has a role with this name" in preview.content.decode()
     assert CompanyRole.unscoped.filter(company=tenant_a.company).count() == 1
+
+
+def test_an_unknown_role_name_in_a_ticket_type_import_is_a_row_error_never_everybody(
+    client: Client, tenant_a: Tenant
+) -> None:
+    workflow = make_workflow(tenant_a.designer)
+    client.force_login(tenant_a.designer)
+    rows = (
+        "title,workflow,description,fields,allowed_roles\n"
+        f"Order a desk,{workflow.title},,[],Alpha staff\n"
+        f"Order a chair,{workflow.title},,[],Managers\n"
+    )
+    preview = import_csv(client, "design:definitions_ticketdefinition_import", rows)
+    result = preview.context["result"]
+    assert [(number, [str(e.error) for e in errors]) for number, errors in result.row_errors()] == [
+        (
+            2,
+            [
+                "Unknown company role(s): “Managers”. Create them on the company site first, or correct the name."
+            ],
+        )
+    ]
+    assert "Unknown company role(s): “Managers”" in preview.content.decode()
+    assert preview.context.get("confirm_form") is None  # nothing to confirm
+    # Nothing was written: not the good row either, and "Managers" never became "everybody".
+    assert not TicketDefinition.unscoped.filter(title__in=["Order a desk", "Order a chair"]).exists()
+
+
+def test_a_ticket_type_import_sets_who_may_submit_by_role_name(client: Client, tenant_a: Tenant) -> None:
+    workflow = make_workflow(tenant_a.designer)
+    client.force_login(tenant_a.designer)
+    preview = import_csv(
+        client,
+        "design:definitions_ticketdefinition_import",
+        f"title,workflow,description,fields,allowed_roles\nOrder a desk,{workflow.title},,[],ALPHA STAFF\n",
+    )
+    assert not preview.context["result"].has_validation_errors()
+    done = client.post(
+        reverse("design:definitions_ticketdefinition_process_import"),
+        {
+            "import_file_name": preview.context["confirm_form"]["import_file_name"].value(),
+            "original_file_name": "rows.csv",
+            "format": "0",
+            "resource": "0",
+        },
+    )
+    assert done.status_code == 302
+    desk = TicketDefinition.unscoped.get(title="Order a desk")
+    with company_context(tenant_a.company):
+        assert list(desk.allowed_roles.all()) == [tenant_a.role]
+        workflow.refresh_from_db()
+    assert workflow.version == 2  # the import row is one recorded draft change
+
+
+def test_titles_are_unique_per_company_in_forms_and_imports(
+    client: Client, tenant_a: Tenant, tenant_b: Tenant
+) -> None:
+    make_workflow(tenant_b.designer)  # the same titles in another company are fine
+    workflow = make_workflow(tenant_a.designer)
+    client.force_login(tenant_a.designer)
+    clash = client.post(
+        reverse("design:definitions_ticketdefinition_add"),
+        {"title": "request IT EQUIPMENT", "workflow": workflow.pk, "fields": "[]", "ext_ref": "[]"},
+    )
+    assert clash.status_code == 200
+    assert clash.context["adminform"].form.errors["title"] == [
+        "Your company already has a ticket type called “request IT EQUIPMENT”."
+    ]
+    preview = import_csv(
+        client,
+        "design:definitions_workflowdefinition_import",
+        "title,description\nit equipment REQUEST,Twin\n",
+    )
+    assert preview.context["result"].has_validation_errors()
+    assert "Your company already has a workflow called" in preview.content.decode()
+    assert WorkflowDefinition.unscoped.filter(company=tenant_a.company).count() == 1

@@ -443,6 +443,15 @@ class WorkflowAdmin(TenantGuardedMixin, TenantImportExportMixin, _DefinitionAdmi
             return str(_("All of it"))
         return str(_("Yes")) if obj.release_draft_version != obj.version else "—"
 
+    def get_deleted_objects(self, objs: Any, request: HttpRequest) -> Any:
+        """A published workflow is kept by its releases, which Django lists as protected.
+
+        Nobody may delete a release, so Django would also say "no permission to delete
+        releases" — and show that instead of the real reason.
+        """
+        to_delete, counts, perms_needed, protected = super().get_deleted_objects(objs, request)
+        return to_delete, counts, set(perms_needed) - {str(WorkflowRelease._meta.verbose_name)}, protected
+
     def _create_formsets(self, request: HttpRequest, obj: Any, change: bool) -> Any:
         formsets, inline_instances = super()._create_formsets(request, obj, change)
         tasks = next((f for f in formsets if isinstance(f, TaskFormSet)), None)

@@ -119,7 +119,7 @@ def workflow_save(
             assign_perm(EDIT_WORKFLOW, actor, workflow)
         # Added last, so the revision holds every part as written (reversion follows them).
         reversion.add_to_revision(workflow)
-    return draft_state(workflow)
+        return draft_state(workflow)
 
 
 @dataclass

@@ -368,3 +368,16 @@ def test_a_download_names_the_file_safely(client: Client, tenant_a: Tenant) -> N
     response = client.get(reverse("design:definitions_workflowdefinition_download", args=[workflow.pk]))
     assert response.status_code == 200
     assert response["Content-Disposition"] == 'attachment; filename="bad-name-x-evil-1.json"'
+
+
+def test_deleting_a_published_workflow_is_refused_with_the_reason(client: Client, tenant_a: Tenant) -> None:
+    workflow = make_workflow(tenant_a.designer)
+    make_release(tenant_a.designer, workflow)
+    client.force_login(tenant_a.designer)
+    url = reverse("design:definitions_workflowdefinition_delete", args=[workflow.pk])
+    page = client.get(url)
+    assert page.status_code == 200
+    assert "would require deleting the following protected related objects" in page.text
+    assert "IT equipment request #1" in page.text and not page.context["perms_lacking"]
+    assert client.post(url, {"post": "yes"}).status_code == 200
+    assert WorkflowDefinition.unscoped.filter(pk=workflow.pk).exists()

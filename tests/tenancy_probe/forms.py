@@ -7,12 +7,46 @@ Every value a control could take is kept too (`choices`), so the replay can find
 options nobody selected.
 """
 
+import csv
+import io
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from itertools import count
+from typing import Any
+
+import yaml
 
 NOT_IDS = {"csrfmiddlewaretoken"}
 _probe_values = count(1)
+
+
+@dataclass(frozen=True)
+class Upload:
+    """A file to send in a form: a CSV export or a YAML bundle A downloaded from the same site."""
+
+    name: str
+    text: str
+
+    def swapped(self, names: dict[str, str]) -> tuple["Upload", list[str]]:
+        """The same file with every cell or value that is one of `names` (lower-cased) swapped."""
+        echoes: list[str] = []
+
+        def swap(value: Any) -> Any:
+            if isinstance(value, str) and value.lower() in names:
+                echoes.append(names[value.lower()])
+                return names[value.lower()]
+            if isinstance(value, list):
+                return [swap(v) for v in value]
+            if isinstance(value, dict):
+                return {k: swap(v) for k, v in value.items()}
+            return value
+
+        if self.name.endswith(".csv"):
+            out = io.StringIO()
+            csv.writer(out).writerows(swap(list(csv.reader(io.StringIO(self.text)))))
+            return Upload(self.name, out.getvalue()), echoes
+        swapped = yaml.safe_dump(swap(yaml.safe_load(self.text)), sort_keys=False, allow_unicode=True)
+        return Upload(self.name, swapped), echoes
 
 
 @dataclass
@@ -38,9 +72,9 @@ class Form:
     def control(self, name: str) -> Control | None:
         return next((c for c in self.controls if c.name == name), None)
 
-    def data(self, defaults: dict[str, str] | None = None) -> dict[str, list[str]]:
+    def data(self, defaults: dict[str, str] | None = None) -> dict[str, list[Any]]:
         """The body a person would send: blanks named in `defaults` and required blanks filled in."""
-        body: dict[str, list[str]] = {}
+        body: dict[str, list[Any]] = {}
         for c in self.controls:
             values = c.values
             if not any(values) and c.kind not in {"checkbox", "radio", "file"}:

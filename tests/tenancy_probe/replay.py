@@ -25,9 +25,10 @@ from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 from django.contrib import messages
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import models, transaction
 from django.test import Client
-from django.urls import Resolver404, resolve
+from django.urls import Resolver404, resolve, reverse
 
 from conftest import Tenant
 from tests.factories import PASSWORD
@@ -43,7 +44,7 @@ from ticketflower.runtime.models import WorkflowInstance
 from ticketflower.tenancy.models import CompanyRole
 
 from .detect import assert_nothing_of_b, assert_unchanged, send
-from .forms import Form, post_forms
+from .forms import Form, Upload, post_forms
 from .marked_data import company_models, owned_rows, snapshot
 from .routes import Route, all_routes, fillings, model_for
 
@@ -147,12 +148,14 @@ class FormReplay:
             "new_password1": NEW_PASSWORD,
             "new_password2": NEW_PASSWORD,
         }
-        for variant, body in _variants(form, form.data(defaults=defaults)):
+        defaults["replace"] = str(self.own_rows[WorkflowDefinition][0])  # upload into A's workflow
+        upload = self._upload_for(form, action)
+        for variant, body in _variants(form, {**form.data(defaults=defaults), **(upload or {})}):
             label = f"{via}{_url_name(action)}{f' [{variant}]' if variant else ''}"
             with rolled_back():
                 self.client.force_login(actor)
                 where = f"POST {action} ({label}) as {actor.email}"
-                response = send(self.client, "post", action, body, where)
+                response = send(self.client, "post", action, _materialised(body), where)
                 assert_nothing_of_b(response, where)
                 was_accepted = accepted(response)
                 self._follow(response, where, echoes=[])
@@ -163,6 +166,12 @@ class FormReplay:
                 self.outcome.refused[label] = _why(response)
             for name, values, echoes in self.substitutions(form, body, action):
                 self._hostile(actor, action, {**body, name: values}, f"{label} with B's {name}", echoes)
+            for name, values in body.items():
+                for value in values:
+                    if isinstance(value, Upload):
+                        swapped, echoes = value.swapped(self.natural)
+                        label_file = f"{label} with B's names in the file"
+                        self._hostile(actor, action, {**body, name: [swapped]}, label_file, echoes)
             for url in self._their_urls(route):
                 self._hostile(actor, url, body, f"{label} sent to B's URL", [])
             if depth == 0:
@@ -174,12 +183,12 @@ class FormReplay:
                         self._replay(actor, follow_up, target, None, depth=1, via=f"{label} → ")
 
     def _hostile(
-        self, actor: User, url: str, body: dict[str, list[str]], label: str, echoes: list[str]
+        self, actor: User, url: str, body: dict[str, list[Any]], label: str, echoes: list[str]
     ) -> None:
         where = f"POST {url} ({label}) as {actor.email}"
         with rolled_back():
             self.client.force_login(actor)
-            response = send(self.client, "post", url, body, where)
+            response = send(self.client, "post", url, _materialised(body), where)
             assert_nothing_of_b(response, where, echoes)
             self._follow(response, where, echoes)
             assert_unchanged(self.before, snapshot(self.victim.company), where)
@@ -195,6 +204,27 @@ class FormReplay:
             response = send(self.client, "get", location, {}, where)
             assert_nothing_of_b(response, where, echoes)
 
+    def _upload_for(self, form: Form, action: str) -> dict[str, list[Any]] | None:
+        """A file for the form's file input: what the same site lets A download (an export, a bundle)."""
+        file_input = next((c for c in form.controls if c.kind == "file"), None)
+        if file_input is None:
+            return None
+        name = _url_name(action)
+        if name.endswith("_import"):
+            export_url = reverse(name.removesuffix("_import") + "_export")
+            export = post_forms(self.client.get(export_url).content.decode())[-1]
+            for choice in [c for c in getattr(export.control("format"), "choices", []) if c]:
+                response = self.client.post(export_url, {**export.data(), "format": [choice]})
+                if ".csv" in response.get("Content-Disposition", ""):
+                    upload = Upload("export.csv", response.content.decode())
+                    return {file_input.name: [upload], "format": [choice]}
+        if name.endswith("workflowdefinition_upload"):
+            workflow = self.own_rows[WorkflowDefinition][0]
+            download = reverse("design:definitions_workflowdefinition_download", args=[workflow])
+            bundle = self.client.get(download, {"format": "yaml"}).content.decode()
+            return {file_input.name: [Upload("workflow.yaml", bundle)]}
+        return None
+
     def _their_urls(self, route: Route | None) -> list[str]:
         if route is None or not route.params:
             return []
@@ -203,7 +233,7 @@ class FormReplay:
     # --- B's ids for A's ------------------------------------------------------------------
 
     def substitutions(
-        self, form: Form, body: dict[str, list[str]], action: str
+        self, form: Form, body: dict[str, list[Any]], action: str
     ) -> Iterator[tuple[str, list[str], list[str]]]:
         """(field, B's values, what B's values echo) for each field of `form` that names a thing of A's."""
         page_model = model_for(Route(_pattern(action), None))
@@ -224,7 +254,7 @@ class FormReplay:
                             many = base == "_selected_action" or len(numbers) > 1
                             yield control.name, [str(pk) for pk in theirs[: 3 if many else 1]], []
             for value in values:
-                swapped = self.natural.get(value.lower())
+                swapped = self.natural.get(value.lower()) if isinstance(value, str) else None
                 if swapped is not None:
                     yield control.name, [swapped], [swapped]
 
@@ -244,8 +274,16 @@ class FormReplay:
         return [model for model in hinted if model in having] or hinted or having
 
     def _natural_keys(self) -> dict[str, str]:
-        """A's task keys and people's e-mails, lower-cased, to B's."""
+        """A's names for things (task keys, titles, role names, e-mails), lower-cased, to B's."""
         keys: dict[str, str] = {}
+        for model, attribute in [
+            (WorkflowDefinition, "title"),
+            (TicketDefinition, "title"),
+            (CompanyRole, "name"),
+        ]:
+            own_row = model.unscoped.filter(company=self.attacker.company).order_by("pk").first()
+            their_row = model.unscoped.filter(company=self.victim.company).order_by("pk").first()
+            keys[str(getattr(own_row, attribute)).lower()] = str(getattr(their_row, attribute))
         own_tasks = TaskDefinition.unscoped.filter(company=self.attacker.company).order_by("pk")
         their_tasks = list(TaskDefinition.unscoped.filter(company=self.victim.company).order_by("pk"))
         for task in own_tasks:
@@ -255,7 +293,15 @@ class FormReplay:
         return keys
 
 
-def _variants(form: Form, body: dict[str, list[str]]) -> Iterator[tuple[str, dict[str, list[str]]]]:
+def _materialised(body: dict[str, list[Any]]) -> dict[str, list[Any]]:
+    """The body with a fresh file object for each upload (a sent file is read to its end)."""
+    return {
+        name: [SimpleUploadedFile(v.name, v.text.encode()) if isinstance(v, Upload) else v for v in values]
+        for name, values in body.items()
+    }
+
+
+def _variants(form: Form, body: dict[str, list[Any]]) -> Iterator[tuple[str, dict[str, list[str]]]]:
     """The bodies to send: a list page's form once per action, with every row selected."""
     action = form.control("action")
     rows = form.control("_selected_action")

@@ -23,7 +23,13 @@ from ticketflower.tenancy.models import CompanyRole
 
 from .factories import load_bundle
 from .tenancy_probe.detect import assert_nothing_of_b, assert_unchanged, send
-from .tenancy_probe.exports import Dashboard, dashboards, export_files, read_dashboard
+from .tenancy_probe.exports import (
+    Dashboard,
+    dashboard_difference,
+    dashboards,
+    export_files,
+    read_dashboard,
+)
 from .tenancy_probe.forms import post_forms
 from .tenancy_probe.marked_data import (
     MARKER,
@@ -110,6 +116,7 @@ def test_company_b_marks_every_text_and_company_a_none() -> None:
     alpha, bravo = two_companies()
     assert unmarked_texts(bravo.company) == []
     assert MARKER not in company_text(alpha.company)
+    assert "definitions.WorkflowDefinition.title: 'IT equipment request'" in unmarked_texts(alpha.company)
 
 
 @pytest.mark.django_db
@@ -138,7 +145,9 @@ def test_no_url_shows_or_changes_another_companys_data(client: Client) -> None:
                     assert_nothing_of_b(send(client, method, url, data, where), where)
                 probed += 1
 
-    assert uncovered == [], "URL parameters the tenancy probe cannot fill yet; add a filler in routes.py"
+    assert uncovered == [], (
+        f"URL parameters the probe cannot fill yet (add a filler in routes.py): {uncovered}"
+    )
     assert_unchanged(before, snapshot(bravo.company), "the walk")
     assert probed > len(AREAS) + 10  # the walk really walked
 
@@ -179,7 +188,8 @@ def test_dashboards_count_nothing_of_another_company(client: Client) -> None:
 
     assert set(before) == set(after) and len(before) >= 4
     for page, seen in before.items():
-        assert after[page] == seen, f"{page} changed when company B got its data: {seen} → {after[page]}"
+        difference = dashboard_difference(seen, after[page])
+        assert after[page] == seen, f"{page} changed when company B got its data: {difference}"
     assert any(any(s.isdigit() and s != "0" for s in d.stats) for d in before.values())
 
 
@@ -250,7 +260,9 @@ def test_probe_reads_a_dashboards_numbers_and_tables_without_dates() -> None:
     earlier = read_dashboard(page(2, "Dec. 1, 2025, 3:47 a.m."))
     assert earlier == Dashboard(("Open tickets", "2"), ((("When", "What"), ("<date>", "task: Order")),))
     assert read_dashboard(page(2, "Dec. 1, 2025, 3:48 a.m.")) == earlier
-    assert read_dashboard(page(3, "Dec. 1, 2025, 3:47 a.m.")) != earlier
+    later = read_dashboard(page(3, "Dec. 1, 2025, 3:47 a.m."))
+    assert later != earlier
+    assert dashboard_difference(earlier, later) == "stats Open tickets: 2 → 3"
 
 
 def test_form_reader_sends_what_a_browser_sends() -> None:

@@ -115,6 +115,25 @@ class Dashboard:
     tables: tuple[tuple[tuple[str, ...], ...], ...]
 
 
+def dashboard_difference(before: Dashboard, after: Dashboard) -> str:
+    """The stats and table rows that differ, e.g. "stats ('Workflows', '1') → ('Workflows', '2')"."""
+    lines = []
+    if before.stats != after.stats:
+        pairs = zip(before.stats[::2], before.stats[1::2], strict=False)
+        later = dict(zip(after.stats[::2], after.stats[1::2], strict=False))
+        changed = [
+            f"{label}: {value} → {later.get(label)}" for label, value in pairs if later.get(label) != value
+        ]
+        lines.append(f"stats {'; '.join(changed) or f'{before.stats} → {after.stats}'}")
+    for n, (old, new) in enumerate(zip(before.tables, after.tables, strict=False)):
+        gone, came = [r for r in old if r not in new], [r for r in new if r not in old]
+        if gone or came:
+            lines.append(f"table {n + 1}: rows gone {gone}, rows added {came}")
+    if len(before.tables) != len(after.tables):
+        lines.append(f"{len(before.tables)} tables → {len(after.tables)}")
+    return "; ".join(lines)
+
+
 def read_dashboard(page: str) -> Dashboard:
     parser = _DashboardParser()
     parser.feed(page)

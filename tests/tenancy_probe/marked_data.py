@@ -14,7 +14,6 @@ follows, so the bundle still validates and publishes.
 import copy
 import json
 import re
-from dataclasses import dataclass
 from typing import Any
 
 from django.apps import apps
@@ -27,7 +26,7 @@ from reversion.models import Version
 
 from conftest import Tenant
 from tests.factories import load_bundle, make_ticket
-from ticketflower.definitions.models import WorkflowDefinition, WorkflowRelease
+from ticketflower.definitions.models import WorkflowDefinition
 from ticketflower.definitions.services import bundle_import, release_rollback, workflow_publish
 from ticketflower.runtime.models import FileUpload, TaskStatus, WorkflowStatus
 from ticketflower.tenancy.context import company_context
@@ -126,15 +125,7 @@ def mark_bundle(bundle: dict[str, Any], role_name: str, marker: str = MARKER) ->
     return marked
 
 
-@dataclass
-class Work:
-    """One company's things the probe aims at."""
-
-    workflow: WorkflowDefinition
-    releases: list[WorkflowRelease]
-
-
-def make_work(tenant: Tenant, *, marker: str | None = None) -> Work:
+def make_work(tenant: Tenant, *, marker: str | None = None) -> WorkflowDefinition:
     """The company's workflow, releases, tickets and a file; with `marker`, every text of them marked."""
     bundle = load_bundle(SAMPLE_BUNDLE)
     if marker:
@@ -178,7 +169,7 @@ def make_work(tenant: Tenant, *, marker: str | None = None) -> Work:
             file_type=f"application/{name('pdf')}",
             uploaded_by=tenant.member,
         )
-    return Work(workflow=workflow, releases=[first, second, rollback])
+    return workflow
 
 
 def _name_people(tenant: Tenant, text: Any) -> None:

@@ -99,6 +99,13 @@ def rolled_back() -> Iterator[None]:
 
 @dataclass
 class FormReplay:
+    """Replays every form `attacker`'s people meet on their own pages; `victim`'s data must hold.
+
+    `run(actors)` fails at the first response showing the victim's marker, the first change to
+    the victim's snapshot, or the first server error, naming the request; otherwise it says
+    which forms were accepted unchanged (a probe that gets nothing accepted proves nothing).
+    """
+
     client: Client
     attacker: Tenant
     victim: Tenant

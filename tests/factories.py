@@ -82,33 +82,37 @@ def make_release(designer: User, workflow: WorkflowDefinition) -> WorkflowReleas
 
 
 def make_ticket(
-    submitter: User, workflow: WorkflowDefinition, *, worker: User | None = None
+    submitter: User,
+    workflow: WorkflowDefinition,
+    *,
+    worker: User | None = None,
+    data: dict[str, Any] | None = None,
 ) -> TicketInstance:
     """A submitted ticket whose run waits at its first task (the engine will do this later).
 
-    Publishes the draft first if the workflow has no release yet.
+    Publishes the draft first if the workflow has no release yet. `data` is what was submitted
+    (and what the run and its first task start with).
     """
+    data = {"item": "Laptop"} if data is None else data
     with company_context(workflow.company):
         release = current_release(workflow) or make_release(workflow.created_by or submitter, workflow)
         spec = release.bundle["workflow"]
         first_key = next(t["to"] for t in spec["transitions"] if t["from"] is None)
         first = next(t for t in spec["tasks"] if t["key"] == first_key)
-        run = WorkflowInstance.objects.create(
-            release=release, current_task_key=first_key, data={"item": "Laptop"}
-        )
+        run = WorkflowInstance.objects.create(release=release, current_task_key=first_key, data=data)
         task = TaskInstance.objects.create(
             workflow_instance=run,
             task_key=first_key,
             title=first["title"],
             task_type=first["type"],
             status="OPEN",
-            input_data={"item": "Laptop"},
+            input_data=data,
         )
         task_assign(task=task, worker=worker)
         ticket: TicketInstance = TicketInstance.objects.create(
             ticket_type=release.ticket_types.order_by("position").first(),
             workflow_instance=run,
-            data={"item": "Laptop"},
+            data=data,
             created_by=submitter,
         )
         return ticket

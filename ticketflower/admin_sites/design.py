@@ -369,6 +369,12 @@ class TransitionInline(TenantTabularInline):
     extra = 0
 
 
+def _own_workflow_view(object_id: str, name: str) -> HttpResponse:
+    """A detail action that opens one of the workflow's own pages (after checking it is ours)."""
+    get_owned_or_404(WorkflowDefinition, pk=object_id)
+    return HttpResponseRedirect(reverse(f"design:definitions_workflowdefinition_{name}", args=[object_id]))
+
+
 def latest_release_column(name: str) -> Subquery:
     latest = WorkflowRelease.objects.filter(workflow=OuterRef("pk")).order_by("-number")
     return Subquery(latest.values(name)[:1])
@@ -548,17 +554,11 @@ class WorkflowAdmin(TenantGuardedMixin, TenantImportExportMixin, _DefinitionAdmi
         description=_("Draft vs. release"), url_path="release-diff", icon="difference", permissions=["view"]
     )
     def release_diff_detail(self, request: HttpRequest, object_id: str) -> HttpResponse:
-        get_owned_or_404(WorkflowDefinition, pk=object_id)
-        return HttpResponseRedirect(
-            reverse("design:definitions_workflowdefinition_release_diff", args=[object_id])
-        )
+        return _own_workflow_view(object_id, "release_diff")
 
     @action(description=_("Download"), url_path="download-bundle", icon="download", permissions=["view"])
     def download_detail(self, request: HttpRequest, object_id: str) -> HttpResponse:
-        get_owned_or_404(WorkflowDefinition, pk=object_id)
-        return HttpResponseRedirect(
-            reverse("design:definitions_workflowdefinition_download", args=[object_id])
-        )
+        return _own_workflow_view(object_id, "download")
 
     @action(
         description=_("Compare versions"),
@@ -567,10 +567,7 @@ class WorkflowAdmin(TenantGuardedMixin, TenantImportExportMixin, _DefinitionAdmi
         permissions=["view"],
     )
     def compare_detail(self, request: HttpRequest, object_id: str) -> HttpResponse:
-        get_owned_or_404(WorkflowDefinition, pk=object_id)
-        return HttpResponseRedirect(
-            reverse("design:definitions_workflowdefinition_compare", args=[object_id])
-        )
+        return _own_workflow_view(object_id, "compare")
 
     @action(description=_("Upload a bundle"), url_path="upload-bundle", icon="upload", permissions=["add"])
     def upload_list(self, request: HttpRequest) -> HttpResponse:

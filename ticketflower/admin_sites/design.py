@@ -126,11 +126,12 @@ def report_problems(
         level(request, problem_label(problem, bundle))
 
 
-def report_state(request: HttpRequest, state: DraftState, *, done: str) -> None:
-    """Say what happened, where the draft stands now, and what is left to fix."""
+def report_state(request: HttpRequest, state: DraftState, *, done: str, details: bool = True) -> None:
+    """Say what happened, where the draft stands now, and (unless the page shows them) what is left to fix."""
     messages.success(request, f"{done} {state.summary()}")
-    report_problems(request, state.problems, state.bundle)
-    report_problems(request, state.warnings, state.bundle, warnings=True)
+    if details:
+        report_problems(request, state.problems, state.bundle)
+        report_problems(request, state.warnings, state.bundle, warnings=True)
 
 
 def change_url(obj: Any) -> str:
@@ -165,7 +166,10 @@ class _DefinitionAdmin(TenantVersionAdmin):
         state = services.workflow_save(
             actor=cast(User, request.user), workflow=self._workflow(obj), created=created
         )
-        report_state(request, state, done=str(_("Saved as draft version %(n)d.") % {"n": state.version}))
+        # Staying on the workflow's page, its status panel lists the problems and warnings.
+        stays = isinstance(obj, WorkflowDefinition) and "_continue" in request.POST
+        done = str(_("Saved as draft version %(n)d.") % {"n": state.version})
+        report_state(request, state, done=done, details=not stays)
 
     def delete_model(self, request: HttpRequest, obj: Any) -> None:
         super().delete_model(request, obj)

@@ -92,8 +92,8 @@ def bundle_warnings(bundle: Any) -> list[Problem]:
             warnings.append(
                 Problem(
                     f"workflow.tasks[{index}].output_schema",
-                    "Nothing to fill in: the person doing this task only marks it done. Name the fields "
-                    "they fill in in its output schema, if that was the idea.",
+                    "Nothing to fill in: the person doing this task only marks it done. If they should "
+                    "enter something, list those fields in the task's output schema.",
                 )
             )
     if not _list(bundle.get("ticket_types")):

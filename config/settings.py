@@ -346,6 +346,7 @@ UNFOLD_DESIGN = _site(
     [
         ("Dashboard", "dashboard", "design:index"),
         ("Workflows", "account_tree", "design:definitions_workflowdefinition_changelist"),
+        ("Releases", "rocket_launch", "design:definitions_workflowrelease_changelist"),
         ("Tasks", "task", "design:definitions_taskdefinition_changelist"),
         ("Ticket types", "confirmation_number", "design:definitions_ticketdefinition_changelist"),
         ("Upload a bundle", "upload", "design:definitions_workflowdefinition_upload"),

@@ -6,7 +6,7 @@ from typing import Any
 from django.apps import apps
 from django.core import checks
 
-from ticketflower.tenancy.constraints import _has_company, company_foreign_keys, covered
+from ticketflower.tenancy.constraints import company_foreign_keys, covered, owner_company_field
 
 
 @checks.register(checks.Tags.models, checks.Tags.database)
@@ -36,7 +36,11 @@ def company_reference_errors(models: Iterable[Any]) -> list[checks.CheckMessage]
                 )
         for m2m in model._meta.local_many_to_many:
             through: Any = m2m.remote_field.through
-            if _has_company(model) and _has_company(m2m.related_model) and not _has_company(through):
+            if (
+                owner_company_field(model)
+                and owner_company_field(m2m.related_model)
+                and not owner_company_field(through)
+            ):
                 errors.append(
                     checks.Error(
                         f"{model._meta.label}.{m2m.name} links company-owned rows through a table "

@@ -6,9 +6,9 @@ another company's row. These constraints make the same promise in PostgreSQL, wh
 
     FOREIGN KEY (company_id, workflow_id) REFERENCES definitions_workflowdefinition (company_id, id)
 
-The target needs a unique `(company_id, id)` (`company_key()` declares it). A constraint
-named in `SameCompany(..., also=("workflow",))` additionally ties the referenced row to the
-same parent, e.g. a transition's tasks to the transition's own workflow.
+The target needs a unique `(company_id, id)` (`company_key()` declares it). With
+`shared=("workflow",)` a constraint ties the referenced row to the same parent instead, e.g.
+a transition's tasks to the transition's own workflow (`parent_key()` on the target).
 
 `checks.company_references` fails `manage.py check` (and so the test suite) for a company-owned
 foreign key without its constraint, so a new one cannot be forgotten.
@@ -37,7 +37,7 @@ def parent_key(prefix: str, parent: str) -> models.UniqueConstraint:
 
 
 class SameCompany(models.BaseConstraint):
-    """`field` may only point at a row of the same company (and of the same `also` parents).
+    """`field` may only point at a row with the same `shared` columns (by default: the company).
 
     Deferred to the end of the transaction like Django's own foreign keys, so Python-side
     `on_delete` handling (SET_NULL, CASCADE) runs first. A NULL in any column skips the check
@@ -150,18 +150,19 @@ def same_company(prefix: str, *fields: str) -> list[SameCompany]:
 
 def company_foreign_keys(model: Any) -> list[Any]:
     """The foreign keys of a company-owned `model` that point at company-owned rows."""
-    if not _has_company(model) or model._meta.proxy:
+    if not owner_company_field(model) or model._meta.proxy:
         return []
     return [
         field
         for field in model._meta.concrete_fields
         if (field.many_to_one or field.one_to_one)
         and field.name != "company"
-        and _has_company(field.related_model)
+        and owner_company_field(field.related_model)
     ]
 
 
-def _has_company(model: Any) -> bool:
+def owner_company_field(model: Any) -> bool:
+    """Whether rows of `model` belong to a company (they have a `company` foreign key)."""
     meta = getattr(model, "_meta", None)
     return meta is not None and any(f.name == "company" and f.is_relation for f in meta.concrete_fields)
 

@@ -9,6 +9,7 @@ from django.db import models
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models.sql.compiler import SQLCompiler
 
+from ticketflower.tenancy.constraints import owner_company_field
 from ticketflower.tenancy.context import CrossCompanyWrite, current_company
 
 M = TypeVar("M", bound=models.Model)
@@ -83,25 +84,19 @@ class CompanyScopedQuerySet(models.QuerySet[M]):
         Checked here for a clear error; an expression (F(), a subquery) cannot be checked
         in Python, and the database's SameCompany constraints refuse it at commit.
         """
-        from ticketflower.tenancy.models import owner_company_field
+        from ticketflower.tenancy.models import reference_is_own
 
         fields = {f.name: f for f in self.model._meta.concrete_fields}
         fields |= {f.attname: f for f in self.model._meta.concrete_fields}
         for name, value in values.items():
             field = fields.get(name)
-            if field is None or not (field.many_to_one or field.one_to_one) or value is None:
+            if field is None or not (field.many_to_one or field.one_to_one):
                 continue
             if isinstance(value, models.expressions.Combinable) or not owner_company_field(
                 field.related_model
             ):
                 continue
-            target_pk = value.pk if isinstance(value, models.Model) else value
-            owner = (
-                field.related_model._base_manager.filter(pk=target_pk)  # type: ignore[union-attr]
-                .values_list("company_id", flat=True)
-                .first()
-            )
-            if owner != current_company().pk:
+            if not reference_is_own(field, value, current_company().pk):
                 target = field.related_model._meta.label  # type: ignore[union-attr]
                 raise CrossCompanyWrite(f"update() would point {name} at a {target} of another company.")
 

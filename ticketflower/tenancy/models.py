@@ -9,7 +9,7 @@ from django.db import models
 from django.db.models.functions import Lower
 from django.utils.translation import gettext_lazy as _
 
-from ticketflower.tenancy.constraints import company_key, same_company
+from ticketflower.tenancy.constraints import company_key, owner_company_field, same_company
 from ticketflower.tenancy.context import CrossCompanyWrite, current_company
 from ticketflower.tenancy.managers import CompanyScopedManager
 
@@ -89,26 +89,21 @@ def guard_company_write(obj: Any) -> None:
             _guard_relation(obj, field, acting_for.pk)
 
 
-def owner_company_field(model: Any) -> bool:
-    """Whether rows of `model` belong to a company (they have a `company` foreign key)."""
-    return any(f.name == "company" and f.is_relation for f in model._meta.concrete_fields)
-
-
 def _guard_relation(obj: Any, field: Any, company_id: int) -> None:
-    related_id = getattr(obj, field.attname)
-    if related_id is None:
-        return
-    if field.is_cached(obj):
-        related_company = getattr(obj, field.name).company_id
-    else:
-        related_company = (
-            field.related_model._base_manager.filter(pk=related_id)
-            .values_list("company_id", flat=True)
-            .first()
-        )
-    if related_company != company_id:
+    value = getattr(obj, field.name) if field.is_cached(obj) else getattr(obj, field.attname)
+    if not reference_is_own(field, value, company_id):
         target = field.related_model.__name__
         raise CrossCompanyWrite(f"{type(obj).__name__}.{field.name} points at a {target} of another company.")
+
+
+def reference_is_own(field: Any, value: Any, company_id: int) -> bool:
+    """Whether foreign key `field` may hold `value` (a row, its pk or None) for company `company_id`."""
+    if value is None:
+        return True
+    if isinstance(value, models.Model):
+        return bool(getattr(value, "company_id", None) == company_id)
+    owner = field.related_model._base_manager.filter(pk=value).values_list("company_id", flat=True).first()
+    return bool(owner == company_id)
 
 
 class SystemRole(models.TextChoices):

@@ -4,8 +4,8 @@ from typing import Any
 
 from django.db.models.signals import m2m_changed
 
+from ticketflower.tenancy.constraints import owner_company_field
 from ticketflower.tenancy.context import CrossCompanyWrite, current_company
-from ticketflower.tenancy.models import owner_company_field
 
 
 def refuse_cross_company_links(

@@ -17,6 +17,7 @@ class _DefinitionResource(TenantResource):
     """Imported definitions are drafts like edits in the admin: each row is one recorded draft change."""
 
     def before_save_instance(self, instance: Any, row: Any, **kwargs: Any) -> None:
+        instance._imported_new = instance.pk is None  # after saving, nothing else tells
         user = kwargs.get("user")
         if not isinstance(user, User):
             return
@@ -31,14 +32,10 @@ class _DefinitionResource(TenantResource):
         user = kwargs.get("user")
         if isinstance(user, User):
             workflow = instance if isinstance(instance, WorkflowDefinition) else instance.workflow
-            created = isinstance(instance, WorkflowDefinition) and row_is_new(instance)
+            created = isinstance(instance, WorkflowDefinition) and getattr(instance, "_imported_new", False)
             services.workflow_save(
                 actor=user, workflow=workflow, created=created, comment="Imported from a file"
             )
-
-
-def row_is_new(instance: Any) -> bool:
-    return bool(getattr(instance, "_imported_new", False))
 
 
 class WorkflowResource(_DefinitionResource):
@@ -50,10 +47,6 @@ class WorkflowResource(_DefinitionResource):
         export_order = fields
         readonly_fields = ("version",)
         clean_model_instances = True
-
-    def before_save_instance(self, instance: Any, row: Any, **kwargs: Any) -> None:
-        instance._imported_new = instance.pk is None
-        super().before_save_instance(instance, row, **kwargs)
 
 
 class TaskResource(_DefinitionResource):

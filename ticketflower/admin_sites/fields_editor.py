@@ -11,7 +11,6 @@ shows them, counted from 1.
 
 import json
 import re
-import unicodedata
 from typing import Any
 
 from django import forms
@@ -20,7 +19,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from unfold.widgets import BASE_INPUT_CLASSES, CHECKBOX_CLASSES, SELECT_CLASSES
 
-from ticketflower.definitions.fields import NAME_PATTERN, FieldType
+from ticketflower.definitions.fields import NAME_PATTERN, FieldType, identifier
 
 PARTS = ("name", "type", "label", "required", "help_text", "options", "remove")
 TEXT_PARTS = ("name", "label", "help_text", "options")
@@ -56,8 +55,7 @@ TYPE_LABELS: dict[FieldType, Any] = {
 
 def field_name_from_label(label: str) -> str:
     """ "Laptop model" -> "laptop_model"; "" when nothing usable is left. The JS does the same."""
-    text = unicodedata.normalize("NFKD", label).encode("ascii", "ignore").decode().lower()
-    text = re.sub(r"[^a-z0-9]+", "_", text).strip("_")
+    text = identifier(label)
     if text[:1].isdigit():
         text = f"field_{text}"
     return text[:63].rstrip("_")

@@ -90,14 +90,16 @@ KEY_PATTERN = re.compile(r"^[-a-zA-Z0-9_]+$")
 MAX_KEY_LENGTH = 64
 
 
+def identifier(text: str) -> str:
+    """Words as a name code can use: "Check In" -> "check_in" (ASCII letters, digits and _)."""
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", "_", ascii_text.lower()).strip("_")
+
+
 def key_from_title(title: str, *, taken: Collection[str] = ()) -> str:
     """A task key a person need not think about: "Check In" -> "check_in", unique among `taken`."""
-    base = re.sub(r"[^a-z0-9]+", "_", _ascii(title).lower()).strip("_")[: MAX_KEY_LENGTH - 4] or "task"
+    base = identifier(title)[: MAX_KEY_LENGTH - 4] or "task"
     key, number = base, 2
     while key in taken:
         key, number = f"{base}_{number}", number + 1
     return key
-
-
-def _ascii(text: str) -> str:
-    return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()

@@ -103,3 +103,31 @@ def key_from_title(title: str, *, taken: Collection[str] = ()) -> str:
     while key in taken:
         key, number = f"{base}_{number}", number + 1
     return key
+
+
+def ticket_type_schema(ticket_type: dict[str, Any], workflow_fields: list[dict[str, Any]]) -> dict[str, Any]:
+    """The JSON Schema of what a submitter sends for a ticket type (bundle entries as given).
+
+    Only the fields the type asks for, presets excluded (they are filled in, never asked);
+    unknown keys are refused so nothing a submitter adds reaches the workflow data.
+    """
+    by_name = {field["name"]: field for field in workflow_fields}
+    properties: dict[str, Any] = {}
+    required: list[str] = []
+    for entry in ticket_type.get("fields") or []:
+        field = by_name.get(entry.get("field"))
+        if field is None or "preset" in entry:
+            continue
+        schema = value_schema(field)
+        schema["title"] = field.get("label") or field["name"]
+        if field.get("help_text"):
+            schema["description"] = field["help_text"]
+        properties[field["name"]] = schema
+        if field.get("required"):
+            required.append(field["name"])
+    return {"type": "object", "properties": properties, "required": required, "additionalProperties": False}
+
+
+def ticket_type_presets(ticket_type: dict[str, Any]) -> dict[str, Any]:
+    """The values a ticket type fills in without asking."""
+    return {entry["field"]: entry["preset"] for entry in ticket_type.get("fields") or [] if "preset" in entry}

@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "guardian",
     "reversion",
     "axes",
+    "procrastinate.contrib.django",
     "ticketflower.core",
     "ticketflower.tenancy",
     "ticketflower.accounts",
@@ -203,6 +204,23 @@ MAILERS = {
         else {},
     }
 }
+# Jobs: Procrastinate on the same PostgreSQL. Each app's jobs live in its `jobs.py`.
+PROCRASTINATE_AUTODISCOVER_MODULE_NAME = "jobs"
+PROCRASTINATE_WORKER_DEFAULTS = {
+    # Scheduled jobs (retries, deadlines) are found by polling; new jobs by LISTEN/NOTIFY.
+    "fetch_job_polling_interval": env.float("JOB_POLL_SECONDS", default=0.5),
+    "concurrency": env.int("JOB_CONCURRENCY", default=4),
+    "delete_jobs": "successful",
+}
+# Where this site is reached from outside: jobs build links (callback URLs, e-mails) with it.
+PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="http://127.0.0.1:8000").rstrip("/")
+# A task stuck in a job longer than this is retried (its worker died).
+JOB_STALLED_SECONDS = env.int("JOB_STALLED_SECONDS", default=30)
+# How often workers look for such jobs (cron; a sixth field counts seconds).
+JOB_RECOVERY_CRON = env.str("JOB_RECOVERY_CRON", default="* * * * * */15")
+# A run may pass through this many tasks: more means a loop nobody will finish.
+RUN_MAX_TASKS = 1000
+
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="TicketFlower <no-reply@ticketflower.localhost>")
 
 # User-written conditions, transforms and JSON Schemas run in evaluator child processes

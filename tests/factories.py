@@ -5,13 +5,15 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from django.utils import timezone
+
 from ticketflower.accounts.models import User
 from ticketflower.definitions.bundles import bundle_parse
 from ticketflower.definitions.models import WorkflowDefinition, WorkflowRelease
 from ticketflower.definitions.selectors import current_release
 from ticketflower.definitions.services import bundle_import, workflow_publish
-from ticketflower.runtime.models import TaskInstance, TicketInstance, WorkflowInstance
-from ticketflower.runtime.services import task_assign
+from ticketflower.runtime.models import TaskInstance, TicketInstance
+from ticketflower.runtime.services import ticket_submit
 from ticketflower.tenancy.context import company_context
 from ticketflower.tenancy.models import (
     Company,
@@ -88,31 +90,20 @@ def make_ticket(
     worker: User | None = None,
     data: dict[str, Any] | None = None,
 ) -> TicketInstance:
-    """A submitted ticket whose run waits at its first task (the engine will do this later).
+    """A ticket submitted through the engine, its run waiting at its first task.
 
-    Publishes the draft first if the workflow has no release yet. `data` is what was submitted
-    (and what the run and its first task start with).
+    Publishes the draft first if the workflow has no release yet. With `worker`, the first
+    task is handed to that worker (whatever the automatic assignment chose).
     """
-    data = {"item": "Laptop"} if data is None else data
+    data = {"item": "Laptop", "reason": "Mine broke"} if data is None else data
     with company_context(workflow.company):
         release = current_release(workflow) or make_release(workflow.created_by or submitter, workflow)
-        spec = release.bundle["workflow"]
-        first_key = next(t["to"] for t in spec["transitions"] if t["from"] is None)
-        first = next(t for t in spec["tasks"] if t["key"] == first_key)
-        run = WorkflowInstance.objects.create(release=release, current_task_key=first_key, data=data)
-        task = TaskInstance.objects.create(
-            workflow_instance=run,
-            task_key=first_key,
-            title=first["title"],
-            task_type=first["type"],
-            status="OPEN",
-            input_data=data,
-        )
-        task_assign(task=task, worker=worker)
-        ticket: TicketInstance = TicketInstance.objects.create(
-            ticket_type=release.ticket_types.order_by("position").first(),
-            workflow_instance=run,
-            data=data,
-            created_by=submitter,
-        )
-        return ticket
+        ticket_type = release.ticket_types.order_by("position").first()
+        assert ticket_type is not None
+    ticket = ticket_submit(ticket_type=ticket_type, submitted_by=submitter, data=data)
+    if worker is not None:
+        with company_context(workflow.company):
+            TaskInstance.objects.filter(workflow_instance=ticket.workflow_instance_id).update(
+                assigned_to=worker, status="OPEN", assigned_at=timezone.now()
+            )
+    return ticket

@@ -6,13 +6,11 @@ from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
-from guardian.shortcuts import get_objects_for_user
 
 from ticketflower.accounts.models import User
 from ticketflower.admin_sites.dashboards import worker_dashboard
 from ticketflower.runtime.models import MyTask
 from ticketflower.runtime.selectors import worker_tasks
-from ticketflower.runtime.services import WORK_ON_TASK
 from ticketflower.tenancy.admin import TenantAdminSite, TenantModelAdmin
 from ticketflower.tenancy.models import SystemRole
 
@@ -52,8 +50,8 @@ class MyTaskAdmin(TenantModelAdmin):
     fields = readonly_fields
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
-        # Assigned to me, and holding the per-task permission that comes with the assignment.
-        return get_objects_for_user(request.user, WORK_ON_TASK, klass=worker_tasks(cast(User, request.user)))
+        return worker_tasks(cast(User, request.user))
 
     def has_object_permission(self, request: HttpRequest, obj: Any, operation: str) -> bool:
-        return request.user.has_perm(WORK_ON_TASK, obj)
+        # Who works on a task is its assignee alone.
+        return bool(obj.assigned_to_id == request.user.pk)

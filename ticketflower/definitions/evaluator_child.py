@@ -201,6 +201,35 @@ def _schema_errors(schema: Any, instance: Any) -> list[str]:
     return sorted(found)
 
 
+def _field_errors(schema: Any, instance: Any) -> dict[str, list[str]]:
+    """What is wrong with an object `instance`, by top-level property ("" for the whole).
+
+    Formats (date, email, …) are checked too: this is what submitted data and task outputs
+    must pass before the engine merges them.
+    """
+    from jsonschema import Draft202012Validator
+
+    validator = Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
+    found: dict[str, list[str]] = {}
+    for count, error in enumerate(validator.iter_errors(instance)):
+        if count >= MAX_SCHEMA_ERRORS:
+            break
+        path = list(error.absolute_path)
+        if path:
+            field, message = str(path[0]), error.message
+        elif error.validator == "required":
+            field, message = str(error.message).split("'")[1], "This field is required."
+        elif error.validator == "additionalProperties":
+            known = set((error.schema or {}).get("properties") or {}) if isinstance(error.schema, dict) else set()
+            for name in sorted(set(instance) - known if isinstance(instance, dict) else ()):
+                found.setdefault(name, []).append("This field is not expected here.")
+            continue
+        else:
+            field, message = "", error.message
+        found.setdefault(field, []).append(_clip(message))
+    return found
+
+
 def _message(exc: BaseException) -> str:
     text = str(exc).strip() or type(exc).__name__
     return _clip(text.splitlines()[0] if "\n" in text and len(text) > 300 else text)
@@ -216,6 +245,7 @@ HANDLERS: dict[str, Callable[..., Any]] = {
     "transform_render": _transform_render,
     "schema_check": _schema_check,
     "schema_errors": _schema_errors,
+    "field_errors": _field_errors,
 }
 
 if __name__ == "__main__":

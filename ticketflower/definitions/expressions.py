@@ -23,6 +23,7 @@ __all__ = [
     "condition_check",
     "condition_holds",
     "schema_check",
+    "field_errors",
     "schema_errors",
     "time_budget",
     "transform_render",
@@ -83,6 +84,16 @@ def schema_errors(schema: dict[str, Any], instance: Any) -> list[str]:
     return [str(message) for message in found]
 
 
+def field_errors(schema: dict[str, Any], instance: Any) -> dict[str, list[str]]:
+    """What is wrong with an object under a valid `schema`, by top-level field ("" for the whole).
+
+    Unlike `schema_errors`, formats (date, e-mail, …) are checked: this is the gate for data
+    that enters a run.
+    """
+    found = _run("field_errors", schema=schema, instance=instance)
+    return {str(field): [str(m) for m in messages] for field, messages in found.items()}
+
+
 # How a limit message names what ran: "The condition takes too long to evaluate".
 _NAMES = {
     "condition_check": ("The condition", "evaluate"),
@@ -90,6 +101,7 @@ _NAMES = {
     "transform_render": ("The transform", "evaluate"),
     "schema_check": ("The schema", "check"),
     "schema_errors": ("The schema", "check against"),
+    "field_errors": ("The schema", "check against"),
 }
 
 

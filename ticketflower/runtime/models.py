@@ -6,13 +6,15 @@ draft never touches (or is blocked by) a running ticket. The engine (a later ste
 these; every status change there is compare-and-set.
 """
 
+import uuid
+
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from ticketflower.definitions.models import ReleaseTicketType, TaskType, WorkflowRelease
 from ticketflower.tenancy.constraints import company_key, same_company
-from ticketflower.tenancy.models import CompanyOwnedModel
+from ticketflower.tenancy.models import CompanyOwnedModel, CompanyRole
 
 
 class WorkflowStatus(models.TextChoices):
@@ -21,6 +23,8 @@ class WorkflowStatus(models.TextChoices):
     COMPLETED = "COMPLETED", _("Completed")
     CANCELLED = "CANCELLED", _("Cancelled")
     ON_HOLD = "ON_HOLD", _("On hold")
+    # Stopped by an error a ticket admin must look at (a task in ERROR, or no way on).
+    ERROR = "ERROR", _("Needs attention")
 
 
 class TaskStatus(models.TextChoices):
@@ -33,7 +37,19 @@ class TaskStatus(models.TextChoices):
 
 
 ACTIVE_TASK_STATUSES = (TaskStatus.PENDING, TaskStatus.OPEN, TaskStatus.IN_PROGRESS, TaskStatus.ERROR)
-ACTIVE_WORKFLOW_STATUSES = (WorkflowStatus.NOT_STARTED, WorkflowStatus.IN_PROGRESS, WorkflowStatus.ON_HOLD)
+ACTIVE_WORKFLOW_STATUSES = (
+    WorkflowStatus.NOT_STARTED,
+    WorkflowStatus.IN_PROGRESS,
+    WorkflowStatus.ON_HOLD,
+    WorkflowStatus.ERROR,
+)
+# A worker's queue: what is given to them and not finished.
+QUEUED_TASK_STATUSES = (TaskStatus.OPEN, TaskStatus.IN_PROGRESS)
+
+
+class Assignment(models.TextChoices):
+    AUTO = "auto", _("Automatic (shortest queue)")
+    POOL = "pool", _("Pool (a worker claims it)")
 
 
 class WorkflowInstance(CompanyOwnedModel):
@@ -45,6 +61,8 @@ class WorkflowInstance(CompanyOwnedModel):
     status = models.CharField(
         _("status"), max_length=16, choices=WorkflowStatus.choices, default=WorkflowStatus.IN_PROGRESS
     )
+    # Why the run stopped (status ERROR), for the ticket admin.
+    error = models.TextField(_("error"), blank=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
@@ -79,6 +97,19 @@ class TaskInstance(CompanyOwnedModel):
     )
     input_data = models.JSONField(_("input"), default=dict, blank=True)
     output_data = models.JSONField(_("output"), default=dict, blank=True)
+    # Who works on it: `assigned_to` alone decides (FORM tasks); `assignment` and
+    # `worker_role` say how a person is found, copied from the release when the task is created.
+    assignment = models.CharField(
+        _("assignment"), max_length=8, choices=Assignment.choices, default=Assignment.AUTO
+    )
+    worker_role = models.ForeignKey(
+        CompanyRole,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("worker role"),
+    )
     assigned_to = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
@@ -87,6 +118,14 @@ class TaskInstance(CompanyOwnedModel):
         related_name="assigned_tasks",
         verbose_name=_("assigned to"),
     )
+    assigned_at = models.DateTimeField(_("assigned"), null=True, blank=True)
+    # Actions: tries so far, why it stopped, the callback's deadline and the hash of its
+    # single-use token; the idempotency key stays the same for every try of this task.
+    attempts = models.PositiveIntegerField(_("attempts"), default=0)
+    error = models.TextField(_("error"), blank=True)
+    deadline_at = models.DateTimeField(_("callback deadline"), null=True, blank=True)
+    callback_token_hash = models.CharField(max_length=64, null=True, blank=True, unique=True, editable=False)
+    idempotency_key = models.UUIDField(default=uuid.uuid4, editable=False)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     started_at = models.DateTimeField(_("started"), null=True, blank=True)
     completed_at = models.DateTimeField(_("completed"), null=True, blank=True)
@@ -95,15 +134,21 @@ class TaskInstance(CompanyOwnedModel):
         verbose_name = _("task")
         verbose_name_plural = _("tasks")
         ordering = ["-created_at"]
-        # Granted per task to its assignee (django-guardian): who may act on this task.
-        permissions = [("work_on_task", "Can work on this task")]
         indexes = [
             models.Index(fields=["company", "status", "-created_at"]),
             models.Index(fields=["assigned_to", "status"]),
+            # "Least recently assigned" for tie-breaks reads one index entry per worker.
+            models.Index(fields=["assigned_to", "assigned_at"]),
+            # The pool and the tasks waiting for a worker.
+            models.Index(
+                fields=["company", "created_at"],
+                condition=models.Q(status="PENDING", task_type="FORM", assigned_to__isnull=True),
+                name="runtime_task_waiting",
+            ),
         ]
         constraints = [
             company_key("runtime_task"),
-            *same_company("runtime_task", "workflow_instance", "assigned_to"),
+            *same_company("runtime_task", "workflow_instance", "assigned_to", "worker_role"),
         ]
 
     def __str__(self) -> str:
@@ -138,10 +183,81 @@ class TicketInstance(CompanyOwnedModel):
         verbose_name_plural = _("tickets")
         ordering = ["-created_at"]
         indexes = [models.Index(fields=["company", "-created_at"])]
-        constraints = [*same_company("runtime_ticket", "ticket_type", "workflow_instance", "created_by")]
+        constraints = [
+            company_key("runtime_ticket"),
+            *same_company("runtime_ticket", "ticket_type", "workflow_instance", "created_by"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.ticket_type.title} #{self.pk}"
+
+
+class EventKind(models.TextChoices):
+    SUBMITTED = "submitted", _("Submitted")
+    TASK_CREATED = "task_created", _("Task created")
+    ASSIGNED = "assigned", _("Assigned")
+    WAITING = "waiting", _("Waiting for a worker")
+    CLAIMED = "claimed", _("Claimed")
+    RELEASED = "released", _("Released to the pool")
+    STARTED = "started", _("Started")
+    SAVED = "saved", _("Saved")
+    ATTEMPT = "attempt", _("Action attempt")
+    CALLBACK = "callback", _("Callback")
+    TASK_COMPLETED = "task_completed", _("Task completed")
+    ERROR = "error", _("Error")
+    RETRIED = "retried", _("Retried")
+    SKIPPED = "skipped", _("Skipped")
+    HELD = "held", _("Put on hold")
+    RESUMED = "resumed", _("Resumed")
+    CANCELLED = "cancelled", _("Cancelled")
+    COMPLETED = "completed", _("Completed")
+
+
+class TicketEvent(CompanyOwnedModel):
+    """One thing that happened to a ticket; append-only (the database refuses updates).
+
+    `actor` is the person who did it, or null with `actor_label` naming what did
+    ("TicketFlower" for the engine, "callback" for an endpoint).
+    """
+
+    ticket = models.ForeignKey(
+        TicketInstance, on_delete=models.CASCADE, related_name="events", verbose_name=_("ticket")
+    )
+    task = models.ForeignKey(
+        TaskInstance,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="events",
+        verbose_name=_("task"),
+    )
+    kind = models.CharField(_("what"), max_length=16, choices=EventKind.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("by"),
+    )
+    actor_label = models.CharField(_("by"), max_length=64, blank=True)
+    message = models.TextField(_("details"), blank=True)
+    details = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(_("when"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("ticket event")
+        verbose_name_plural = _("ticket history")
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["ticket", "created_at"])]
+        constraints = [*same_company("runtime_ticketevent", "ticket", "task", "actor")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} #{self.pk}"
+
+    @property
+    def by(self) -> str:
+        return str(self.actor) if self.actor_id else self.actor_label
 
 
 class FileUpload(CompanyOwnedModel):

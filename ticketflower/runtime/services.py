@@ -1,43 +1,878 @@
-"""Writes on running work. The engine (ticket submission, transitions, actions) comes next."""
+"""Writes on running work: submitting tickets, moving runs, people's tasks, actions and callbacks.
 
-from django.db import transaction
-from guardian.shortcuts import assign_perm, remove_perm
+The rules live in `engine.py`; this module applies them to the database. Every status change
+is a compare-and-set update (`UPDATE … WHERE status IN (…)`), made while the run's row is
+locked, so a duplicate or late event changes nothing and is told why (`WrongState`). The jobs
+an event triggers are deferred in the same transaction, so both commit or neither does.
+
+Who acts is a `User`, or `ENGINE` for jobs and callbacks (which run in the company context
+the job or the callback's task belongs to, never as a person).
+"""
+
+import hashlib
+import hmac
+import logging
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any, Final
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied
+from django.db import connection, transaction
+from django.db.models import Count, F, Max, OuterRef, Subquery
+from django.db.models.functions import Coalesce
+from django.utils import timezone
 
 from ticketflower.accounts.models import User
-from ticketflower.runtime.models import ACTIVE_TASK_STATUSES, TaskInstance
-from ticketflower.tenancy.context import acting_as
-from ticketflower.tenancy.models import SystemRole
+from ticketflower.definitions import expressions
+from ticketflower.definitions.fields import ticket_type_presets, ticket_type_schema
+from ticketflower.definitions.models import ReleaseTicketType
+from ticketflower.definitions.selectors import submittable_ticket_types
+from ticketflower.runtime import engine, jobs
+from ticketflower.runtime.models import (
+    ACTIVE_TASK_STATUSES,
+    QUEUED_TASK_STATUSES,
+    Assignment,
+    EventKind,
+    TaskInstance,
+    TaskStatus,
+    TicketEvent,
+    TicketInstance,
+    WorkflowInstance,
+    WorkflowStatus,
+)
+from ticketflower.tenancy.context import acting_as, current_company
+from ticketflower.tenancy.models import CompanyRole, SystemRole
 from ticketflower.tenancy.permissions import require_system_role
 
-WORK_ON_TASK = "runtime.work_on_task"
+logger = logging.getLogger(__name__)
 
 
-def task_assign(*, task: TaskInstance, worker: User | None) -> None:
-    """Give a task to a worker: the assignee field and the object permission move together.
+class Engine:
+    """The actor of everything no person does: jobs, actions, callbacks, deadlines."""
 
-    The one place that changes who works on a task (the engine's auto-assignment will call it
-    too), so the permission never disagrees with the assignee. Call within a company context.
+    label: Final = "TicketFlower"
+
+    def __repr__(self) -> str:
+        return "ENGINE"
+
+
+ENGINE: Final = Engine()
+Actor = User | Engine
+
+
+class WrongState(Exception):
+    """The event does not fit where the task or ticket stands now; nothing was changed."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class DataInvalid(Exception):
+    """Submitted data or a task output failed its schema; nothing was written."""
+
+    def __init__(self, errors: dict[str, list[str]]) -> None:
+        super().__init__("; ".join(f"{k or 'data'}: {' '.join(v)}" for k, v in errors.items()))
+        self.errors = errors
+
+
+@contextmanager
+def _acting(actor: Actor) -> Iterator[None]:
+    """A person acts for their company; the engine for the company context already set."""
+    if isinstance(actor, User):
+        with acting_as(actor):
+            yield
+    else:
+        current_company()  # raises without a company context: jobs must enter one first
+        yield
+
+
+def _by(actor: Actor) -> dict[str, Any]:
+    return {"actor": actor} if isinstance(actor, User) else {"actor_label": Engine.label}
+
+
+def _event(
+    ticket_id: int,
+    kind: EventKind,
+    actor: Actor,
+    *,
+    task: TaskInstance | None = None,
+    message: str = "",
+    details: dict[str, Any] | None = None,
+) -> None:
+    TicketEvent.objects.create(
+        ticket_id=ticket_id, task=task, kind=kind, message=message, details=details or {}, **_by(actor)
+    )
+
+
+def _locked_run(run_id: int) -> WorkflowInstance:
+    """The run, locked until the transaction ends: one event of a run at a time."""
+    run: WorkflowInstance = (
+        WorkflowInstance.objects.select_for_update(of=("self",))
+        .select_related("release", "ticket__ticket_type", "ticket__created_by")
+        .get(pk=run_id)
+    )
+    return run
+
+
+def _ticket_facts(run: WorkflowInstance) -> dict[str, Any]:
+    """What transforms see as `ticket`."""
+    ticket = run.ticket
+    return {
+        "id": ticket.pk,
+        "type": ticket.ticket_type.title,
+        "submitted_by": ticket.created_by.email if ticket.created_by else None,
+        "submitted_at": ticket.created_at.isoformat(),
+    }
+
+
+def _set_status(task: TaskInstance, to: TaskStatus, allowed: tuple[str, ...], **changes: Any) -> None:
+    """Compare-and-set the task's status; WrongState (and no change) when it is not in `allowed`."""
+    updated = TaskInstance.objects.filter(pk=task.pk, status__in=allowed).update(status=to, **changes)
+    if not updated:
+        current = TaskInstance.objects.filter(pk=task.pk).values_list("status", flat=True).first()
+        raise WrongState(_wrong_task_state(task, current))
+    task.status = to
+    for name, value in changes.items():
+        setattr(task, name, value)
+
+
+def _wrong_task_state(task: TaskInstance, status: str | None) -> str:
+    label = TaskStatus(status).label if status else "gone"
+    if status == TaskStatus.COMPLETED:
+        return f"“{task.title}” is already completed."
+    if status == TaskStatus.CANCELLED:
+        return f"“{task.title}” was cancelled."
+    return f"“{task.title}” is {str(label).lower()} now, so this does not apply."
+
+
+def _set_run_status(
+    run: WorkflowInstance, to: WorkflowStatus, allowed: tuple[str, ...], **changes: Any
+) -> None:
+    updated = WorkflowInstance.objects.filter(pk=run.pk, status__in=allowed).update(
+        status=to, updated_at=timezone.now(), **changes
+    )
+    if not updated:
+        current = WorkflowInstance.objects.filter(pk=run.pk).values_list("status", flat=True).first()
+        raise WrongState(
+            f"The ticket is {str(WorkflowStatus(current).label).lower()}, so this does not apply."
+        )
+    run.status = to
+    for name, value in changes.items():
+        setattr(run, name, value)
+
+
+# --- submitting ---------------------------------------------------------------------------------
+
+
+def ticket_type_for(user: User, ticket_type: ReleaseTicketType) -> ReleaseTicketType:
+    """The ticket type as `user` may submit it now: the same title in its workflow's latest release.
+
+    A link to a superseded release's type keeps working; one the user may not submit (any
+    more) raises PermissionDenied.
     """
-    previous = task.assigned_to
-    if previous is not None and previous != worker:
-        remove_perm(WORK_ON_TASK, previous, task)
-    task.assigned_to = worker
-    task.save(update_fields=["assigned_to"])
-    if worker is not None:
-        assign_perm(WORK_ON_TASK, worker, task)
+    current = (
+        submittable_ticket_types(user)
+        .filter(release__workflow_id=ticket_type.release.workflow_id, title__iexact=ticket_type.title)
+        .select_related("release")
+        .first()
+    )
+    if current is None:
+        raise PermissionDenied("You may not submit this ticket type.")
+    return current
+
+
+def submission_errors(ticket_type: ReleaseTicketType, data: Any) -> dict[str, list[str]]:
+    if not isinstance(data, dict):
+        return {"": ["The data must be a JSON object."]}
+    schema = ticket_type_schema(ticket_type.spec, ticket_type.release.bundle["workflow"]["fields"])
+    return expressions.field_errors(schema, data)
+
+
+def ticket_submit(*, ticket_type: ReleaseTicketType, submitted_by: User, data: Any) -> TicketInstance:
+    """Submit a ticket: it, its run, its first task and the jobs they need commit together.
+
+    Raises PermissionDenied when `submitted_by` may not submit the type, DataInvalid (nothing
+    written) when `data` does not satisfy the type's fields.
+    """
+    with acting_as(submitted_by):
+        ticket_type = ticket_type_for(submitted_by, ticket_type)
+        errors = submission_errors(ticket_type, data)
+        if errors:
+            raise DataInvalid(errors)
+        data = {**data, **ticket_type_presets(ticket_type.spec)}
+        release = ticket_type.release
+        first = engine.first_task(release.bundle, data)
+        with transaction.atomic():
+            run = WorkflowInstance.objects.create(
+                release=release, data=data, status=WorkflowStatus.IN_PROGRESS
+            )
+            ticket = TicketInstance.objects.create(
+                ticket_type=ticket_type, workflow_instance=run, data=data, created_by=submitted_by
+            )
+            run.ticket = ticket
+            _event(ticket.pk, EventKind.SUBMITTED, submitted_by)
+            _enter(run, first)
+        return ticket
+
+
+# --- moving a run -------------------------------------------------------------------------------
+
+
+def _enter(run: WorkflowInstance, spec: engine.TaskSpec) -> TaskInstance:
+    """Create the run's next task and get it going (a person, the pool, or an action job)."""
+    if run.tasks.count() >= settings.RUN_MAX_TASKS:
+        _run_error(
+            run, f"The run went through {settings.RUN_MAX_TASKS} tasks; it looks like an endless loop."
+        )
+        raise _Stopped
+    role_name = spec.get("worker_role")
+    task = TaskInstance.objects.create(
+        workflow_instance=run,
+        task_key=spec["key"],
+        title=spec["title"],
+        task_type=spec["type"],
+        status=TaskStatus.PENDING,
+        input_data=engine.task_input(spec, run.data),
+        assignment=spec.get("assignment") or Assignment.AUTO,
+        worker_role=CompanyRole.objects.filter(name__iexact=role_name).first() if role_name else None,
+    )
+    WorkflowInstance.objects.filter(pk=run.pk).update(
+        current_task_key=task.task_key, updated_at=timezone.now()
+    )
+    run.current_task_key = task.task_key
+    _event(run.ticket.pk, EventKind.TASK_CREATED, ENGINE, task=task, message=task.title)
+    if engine.is_action(spec):
+        jobs.defer_run_step(run)
+    elif task.assignment == Assignment.POOL:
+        _event(
+            run.ticket.pk,
+            EventKind.WAITING,
+            ENGINE,
+            task=task,
+            message="In the pool until a worker claims it.",
+        )
+        jobs.defer_notify_pool(task)
+    else:
+        _auto_assign(task, run.ticket.pk)
+    return task
+
+
+class _Stopped(Exception):
+    """The run stopped in error while entering a task (already recorded)."""
+
+
+def _run_error(run: WorkflowInstance, reason: str, task: TaskInstance | None = None) -> None:
+    _set_run_status(run, WorkflowStatus.ERROR, (WorkflowStatus.IN_PROGRESS,), error=reason)
+    _event(run.ticket.pk, EventKind.ERROR, ENGINE, task=task, message=reason)
+    jobs.defer_notify_finished(run.ticket)
+
+
+def _advance(run: WorkflowInstance, after: TaskInstance) -> TaskInstance | None:
+    """Take the way on after `after` completed: the next task, the end, or an error."""
+    spec = engine.task_spec(run.release.bundle, after.task_key)
+    step = engine.next_step(run.release.bundle, spec, run.data)
+    if step.outcome == "completed":
+        _set_run_status(run, WorkflowStatus.COMPLETED, (WorkflowStatus.IN_PROGRESS,), error="")
+        _event(run.ticket.pk, EventKind.COMPLETED, ENGINE)
+        jobs.defer_notify_finished(run.ticket)
+        return None
+    if step.outcome == "error" or step.task is None:
+        _run_error(run, step.reason, after)
+        return None
+    try:
+        return _enter(run, step.task)
+    except _Stopped:
+        return None
+
+
+def _complete(
+    run: WorkflowInstance,
+    task: TaskInstance,
+    output: dict[str, Any],
+    actor: Actor,
+    allowed: tuple[str, ...],
+    kind: EventKind = EventKind.TASK_COMPLETED,
+    message: str = "",
+) -> TaskInstance | None:
+    """Finish `task` with a validated `output`, merge it and move on. Call with the run locked."""
+    spec = engine.task_spec(run.release.bundle, task.task_key)
+    try:
+        data = engine.merged(spec, run.data, output)
+    except engine.OutputInvalid as exc:
+        raise DataInvalid(exc.errors) from exc
+    _set_status(
+        task, TaskStatus.COMPLETED, allowed, output_data=output, completed_at=timezone.now(), error=""
+    )
+    WorkflowInstance.objects.filter(pk=run.pk).update(data=data, updated_at=timezone.now())
+    run.data = data
+    _event(run.ticket.pk, kind, actor, task=task, message=message or task.title, details={"output": output})
+    if task.assigned_to_id and task.task_type == "FORM":
+        jobs.defer_assign_waiting()
+    if run.status != WorkflowStatus.IN_PROGRESS:
+        return None  # on hold: the way on is taken when the ticket is resumed
+    return _advance(run, task)
+
+
+# --- assignment ---------------------------------------------------------------------------------
+
+# pg_advisory_xact_lock(class, company): one assignment decision per company at a time, so two
+# tasks created together never both see the same worker as the shortest queue.
+_ASSIGN_LOCK = 7301
+
+
+def eligible_workers(task: TaskInstance) -> Any:
+    """Active, available task workers (holding the task's role, if it names one)."""
+    workers = User.objects.filter(
+        is_active=True, is_available=True, system_role_assignments__role=SystemRole.TASK_WORKER
+    )
+    if task.worker_role_id:
+        workers = workers.filter(company_roles=task.worker_role_id)
+    return workers
+
+
+def _may_work_on(user: User, task: TaskInstance) -> bool:
+    return bool(user.is_active and eligible_workers(task).filter(pk=user.pk).exists())
+
+
+def _auto_assign(task: TaskInstance, ticket_id: int) -> bool:
+    """Give `task` to the eligible worker with the fewest open tasks (ties: least recently assigned)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [_ASSIGN_LOCK, current_company().pk])
+    queued = TaskInstance.objects.filter(assigned_to=OuterRef("pk"), status__in=QUEUED_TASK_STATUSES)
+    last = TaskInstance.objects.filter(assigned_to=OuterRef("pk")).order_by().values("assigned_to")
+    worker = (
+        eligible_workers(task)
+        .annotate(
+            queue=Coalesce(
+                Subquery(queued.order_by().values("assigned_to").annotate(n=Count("pk")).values("n")), 0
+            ),
+            last_assigned=Subquery(last.annotate(at=Max("assigned_at")).values("at")),
+        )
+        .order_by("queue", F("last_assigned").asc(nulls_first=True), "pk")
+        .first()
+    )
+    if worker is None:
+        _event(ticket_id, EventKind.WAITING, ENGINE, task=task, message="Waiting for an available worker.")
+        return False
+    _set_status(task, TaskStatus.OPEN, (TaskStatus.PENDING,), assigned_to=worker, assigned_at=timezone.now())
+    _event(
+        ticket_id, EventKind.ASSIGNED, ENGINE, task=task, message=str(worker), details={"to": worker.email}
+    )
+    jobs.defer_notify_assigned(task)
+    return True
+
+
+def waiting_tasks_assign(*, limit: int = 200) -> int:
+    """Assign the oldest automatic FORM tasks that wait for a worker; how many were given out."""
+    waiting = TaskInstance.objects.filter(
+        status=TaskStatus.PENDING, task_type="FORM", assigned_to__isnull=True, assignment=Assignment.AUTO
+    ).order_by("created_at", "pk")
+    given = 0
+    for task_id in list(waiting.values_list("pk", flat=True)[:limit]):
+        with transaction.atomic():
+            task = TaskInstance.objects.select_related("workflow_instance__ticket").get(pk=task_id)
+            run = _locked_run(task.workflow_instance_id)
+            if task.status != TaskStatus.PENDING or run.status not in (WorkflowStatus.IN_PROGRESS,):
+                continue
+            if not _auto_assign(task, run.ticket.pk):
+                break
+            given += 1
+    return given
+
+
+# --- people's tasks -----------------------------------------------------------------------------
+
+
+def _task_for_update(task_id: int) -> tuple[WorkflowInstance, TaskInstance]:
+    task = TaskInstance.objects.get(pk=task_id)
+    run = _locked_run(task.workflow_instance_id)
+    task = TaskInstance.objects.select_related("assigned_to").get(pk=task_id)
+    return run, task
+
+
+def _require_mine(worker: User, task: TaskInstance) -> None:
+    if task.assigned_to_id != worker.pk:
+        raise WrongState(f"“{task.title}” is not assigned to you.")
+
+
+def _require_runnable(run: WorkflowInstance) -> None:
+    if run.status != WorkflowStatus.IN_PROGRESS:
+        raise WrongState(f"The ticket is {str(WorkflowStatus(run.status).label).lower()}, so its tasks wait.")
+
+
+@transaction.atomic
+def task_claim(*, worker: User, task: TaskInstance) -> TaskInstance:
+    """Take a task from the pool: exactly one of many concurrent claims wins."""
+    with acting_as(worker):
+        require_system_role(worker, SystemRole.TASK_WORKER)
+        run, task = _task_for_update(task.pk)
+        if not _may_work_on(worker, task):
+            raise PermissionDenied("This task is for workers with another role.")
+        if task.assigned_to_id and task.status != TaskStatus.PENDING:
+            raise WrongState(f"“{task.title}” was already taken.")
+        _set_status(
+            task, TaskStatus.OPEN, (TaskStatus.PENDING,), assigned_to=worker, assigned_at=timezone.now()
+        )
+        _event(run.ticket.pk, EventKind.CLAIMED, worker, task=task)
+        return task
+
+
+@transaction.atomic
+def task_release(*, worker: User, task: TaskInstance) -> TaskInstance:
+    """Give an unfinished task back: it goes to the pool for eligible workers to claim."""
+    with acting_as(worker):
+        run, task = _task_for_update(task.pk)
+        _require_mine(worker, task)
+        _set_status(
+            task,
+            TaskStatus.PENDING,
+            (TaskStatus.OPEN, TaskStatus.IN_PROGRESS),
+            assigned_to=None,
+            assigned_at=None,
+            assignment=Assignment.POOL,
+        )
+        _event(run.ticket.pk, EventKind.RELEASED, worker, task=task)
+        jobs.defer_notify_pool(task)
+        return task
+
+
+@transaction.atomic
+def task_start(*, worker: User, task: TaskInstance) -> TaskInstance:
+    with acting_as(worker):
+        run, task = _task_for_update(task.pk)
+        _require_mine(worker, task)
+        _require_runnable(run)
+        _set_status(task, TaskStatus.IN_PROGRESS, (TaskStatus.OPEN,), started_at=timezone.now())
+        _event(run.ticket.pk, EventKind.STARTED, worker, task=task)
+        return task
+
+
+@transaction.atomic
+def task_save(*, worker: User, task: TaskInstance, output: Any) -> TaskInstance:
+    """Keep a draft of the output (only the task's own fields; completing validates it all)."""
+    with acting_as(worker):
+        run, task = _task_for_update(task.pk)
+        _require_mine(worker, task)
+        spec = engine.task_spec(run.release.bundle, task.task_key)
+        if not isinstance(output, dict):
+            raise DataInvalid({"": ["The output must be a JSON object."]})
+        unknown = {
+            k: [f"{k!r} is not a field this task records."]
+            for k in output
+            if k not in engine.task_output_fields(spec)
+        }
+        if unknown:
+            raise DataInvalid(unknown)
+        started = {"started_at": task.started_at or timezone.now()}
+        _set_status(
+            task,
+            TaskStatus.IN_PROGRESS,
+            (TaskStatus.OPEN, TaskStatus.IN_PROGRESS),
+            output_data=output,
+            **started,
+        )
+        _event(run.ticket.pk, EventKind.SAVED, worker, task=task)
+        return task
+
+
+@transaction.atomic
+def task_complete(*, worker: User, task: TaskInstance, output: Any) -> TaskInstance:
+    """Complete a FORM task with its output (validated; field errors raise DataInvalid)."""
+    with acting_as(worker):
+        run, task = _task_for_update(task.pk)
+        _require_mine(worker, task)
+        _require_runnable(run)
+        if task.task_type != "FORM":
+            raise WrongState(f"“{task.title}” is done by the server, not by a person.")
+        if task.started_at is None:
+            task.started_at = timezone.now()
+            TaskInstance.objects.filter(pk=task.pk).update(started_at=task.started_at)
+        _complete(run, task, output, worker, (TaskStatus.OPEN, TaskStatus.IN_PROGRESS))
+        return task
+
+
+# --- ticket admins ------------------------------------------------------------------------------
+
+
+def _admin_task(actor: User, task: TaskInstance) -> tuple[WorkflowInstance, TaskInstance]:
+    require_system_role(actor, SystemRole.TICKET_ADMIN)
+    return _task_for_update(task.pk)
+
+
+@transaction.atomic
+def task_retry(*, actor: User, task: TaskInstance) -> TaskInstance:
+    """Try an ERROR task again from the start (an action is called again, same idempotency key)."""
+    with acting_as(actor):
+        run, task = _admin_task(actor, task)
+        _set_status(task, TaskStatus.PENDING, (TaskStatus.ERROR,), attempts=0, error="", deadline_at=None)
+        _set_run_status(run, WorkflowStatus.IN_PROGRESS, (WorkflowStatus.ERROR,), error="")
+        _event(run.ticket.pk, EventKind.RETRIED, actor, task=task)
+        if task.task_type != "FORM":
+            jobs.defer_run_step(run)
+        elif task.assignment == Assignment.AUTO and task.assigned_to_id is None:
+            _auto_assign(task, run.ticket.pk)
+        return task
+
+
+@transaction.atomic
+def task_skip(*, actor: User, task: TaskInstance, output: Any) -> TaskInstance:
+    """Finish an ERROR task by hand with the output it should have given (validated)."""
+    with acting_as(actor):
+        run, task = _admin_task(actor, task)
+        if task.status != TaskStatus.ERROR:
+            raise WrongState(_wrong_task_state(task, task.status))
+        _set_run_status(run, WorkflowStatus.IN_PROGRESS, (WorkflowStatus.ERROR,), error="")
+        _complete(run, task, output, actor, (TaskStatus.ERROR,), kind=EventKind.SKIPPED)
+        return task
+
+
+@transaction.atomic
+def run_reroute(*, actor: User, ticket: TicketInstance) -> TicketInstance:
+    """Try the way on again for a run that stopped because no transition matched."""
+    with acting_as(actor):
+        require_system_role(actor, SystemRole.TICKET_ADMIN)
+        run = _locked_run(ticket.workflow_instance_id or 0)
+        last = run.tasks.order_by("-created_at", "-pk").first()
+        if run.status != WorkflowStatus.ERROR or last is None or last.status != TaskStatus.COMPLETED:
+            raise WrongState("Only a ticket stopped after a completed task can look for its way on again.")
+        _set_run_status(run, WorkflowStatus.IN_PROGRESS, (WorkflowStatus.ERROR,), error="")
+        _event(run.ticket.pk, EventKind.RETRIED, actor, message="Looked for the way on again.")
+        _advance(run, last)
+        return ticket
+
+
+@transaction.atomic
+def ticket_hold(*, actor: User, ticket: TicketInstance, note: str = "") -> TicketInstance:
+    """Pause a ticket: no new task starts and its tasks wait until it is resumed."""
+    with acting_as(actor):
+        require_system_role(actor, SystemRole.TICKET_ADMIN)
+        run = _locked_run(ticket.workflow_instance_id or 0)
+        _set_run_status(run, WorkflowStatus.ON_HOLD, (WorkflowStatus.IN_PROGRESS,))
+        _event(ticket.pk, EventKind.HELD, actor, message=note)
+        return ticket
+
+
+@transaction.atomic
+def ticket_resume(*, actor: User, ticket: TicketInstance) -> TicketInstance:
+    """Go on where the ticket was put on hold."""
+    with acting_as(actor):
+        require_system_role(actor, SystemRole.TICKET_ADMIN)
+        run = _locked_run(ticket.workflow_instance_id or 0)
+        _set_run_status(run, WorkflowStatus.IN_PROGRESS, (WorkflowStatus.ON_HOLD,))
+        _event(ticket.pk, EventKind.RESUMED, actor)
+        current = run.tasks.order_by("-created_at", "-pk").first()
+        if current is not None and current.status == TaskStatus.COMPLETED:
+            _advance(run, current)  # it was completed while on hold
+        elif current is not None and current.status == TaskStatus.PENDING:
+            if current.task_type != "FORM":
+                jobs.defer_run_step(run)
+            elif current.assignment == Assignment.AUTO and current.assigned_to_id is None:
+                _auto_assign(current, ticket.pk)
+        return ticket
+
+
+@transaction.atomic
+def ticket_cancel(*, actor: User, ticket: TicketInstance, note: str = "") -> TicketInstance:
+    """Stop a ticket for good: its unfinished tasks are cancelled."""
+    with acting_as(actor):
+        require_system_role(actor, SystemRole.TICKET_ADMIN)
+        run = _locked_run(ticket.workflow_instance_id or 0)
+        _set_run_status(
+            run,
+            WorkflowStatus.CANCELLED,
+            (WorkflowStatus.IN_PROGRESS, WorkflowStatus.ON_HOLD, WorkflowStatus.ERROR),
+        )
+        run.tasks.filter(status__in=ACTIVE_TASK_STATUSES).update(
+            status=TaskStatus.CANCELLED, completed_at=timezone.now()
+        )
+        _event(ticket.pk, EventKind.CANCELLED, actor, message=note)
+        jobs.defer_notify_finished(run.ticket)
+        jobs.defer_assign_waiting()
+        return ticket
 
 
 @transaction.atomic
 def tasks_reassign(*, actor: User, tasks: list[TaskInstance], worker: User) -> int:
-    """A ticket admin hands unfinished tasks to a task worker of the same company."""
+    """A ticket admin hands unfinished FORM tasks to a task worker of the same company."""
     require_system_role(actor, SystemRole.TICKET_ADMIN)
     with acting_as(actor):
         worker = User.objects.get(pk=worker.pk, system_role_assignments__role=SystemRole.TASK_WORKER)
-        unfinished = TaskInstance.objects.select_for_update(of=("self",)).filter(
-            pk__in=[task.pk for task in tasks], status__in=ACTIVE_TASK_STATUSES
-        )
         count = 0
-        for task in unfinished.select_related("assigned_to"):
-            task_assign(task=task, worker=worker)
+        for task in list(TaskInstance.objects.filter(pk__in=[t.pk for t in tasks]).order_by("pk")):
+            run, task = _task_for_update(task.pk)
+            if task.task_type != "FORM" or task.status not in (
+                TaskStatus.PENDING,
+                TaskStatus.OPEN,
+                TaskStatus.IN_PROGRESS,
+            ):
+                continue
+            status = TaskStatus.OPEN if task.status == TaskStatus.PENDING else TaskStatus(task.status)
+            _set_status(task, status, (task.status,), assigned_to=worker, assigned_at=timezone.now())
+            _event(
+                run.ticket.pk,
+                EventKind.ASSIGNED,
+                actor,
+                task=task,
+                message=str(worker),
+                details={"to": worker.email},
+            )
+            jobs.defer_notify_assigned(task)
             count += 1
         return count
+
+
+# --- actions ------------------------------------------------------------------------------------
+
+
+def callback_token(task: TaskInstance) -> str:
+    """The task's callback credential: unguessable without SECRET_KEY, the same for every try.
+
+    Only its hash is stored; being derived, a re-sent request (after a crash) carries the
+    same token as the first, so a callback for either is accepted — once.
+    """
+    return hmac.new(
+        settings.SECRET_KEY.encode(), f"callback:{task.idempotency_key}".encode(), "sha256"
+    ).hexdigest()
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class _Call:
+    """An action request prepared in one transaction, sent outside any."""
+
+    task: TaskInstance
+    spec: Mapping[str, Any]
+    body: Any
+    run_id: int
+
+
+def run_step(run_id: int) -> None:
+    """Work a run's automated tasks until it waits for a person, a callback, a retry or its end.
+
+    Idempotent: it looks at where the run stands, so a job retried after its worker died
+    picks up exactly where that one was (a request in flight is sent again with the same
+    idempotency key; completion is compare-and-set, so it happens once).
+    """
+    for _ in range(50):
+        call = _action_prepare(run_id)
+        if call is None:
+            return
+        if not _action_send(call):
+            return
+    with transaction.atomic():
+        jobs.defer_run_step(_locked_run(run_id))  # a long automated stretch: let other runs go first
+
+
+def _action_prepare(run_id: int) -> _Call | None:
+    with transaction.atomic():
+        run = _locked_run(run_id)
+        if run.status != WorkflowStatus.IN_PROGRESS:
+            return None
+        task = run.tasks.order_by("-created_at", "-pk").first()
+        if task is None or task.task_type == "FORM":
+            return None
+        waiting = task.task_type == "ASYNC_ACTION" and task.deadline_at is not None
+        if task.status not in (TaskStatus.PENDING, TaskStatus.IN_PROGRESS) or waiting:
+            return None
+        spec = engine.task_spec(run.release.bundle, task.task_key)
+        try:
+            body = engine.action_body(spec, run.data, _ticket_facts(run))
+        except engine.EngineError as exc:
+            _task_error(run, task, exc.reason, (TaskStatus.PENDING, TaskStatus.IN_PROGRESS))
+            return None
+        if task.task_type == "ASYNC_ACTION":
+            body = {"callback_url": callback_url(callback_token(task)), "data": body}
+            task.callback_token_hash = token_hash(callback_token(task))
+        _set_status(
+            task,
+            TaskStatus.IN_PROGRESS,
+            (TaskStatus.PENDING, TaskStatus.IN_PROGRESS),
+            attempts=F("attempts") + 1,
+            started_at=task.started_at or timezone.now(),
+            callback_token_hash=task.callback_token_hash,
+        )
+        task.refresh_from_db(fields=["attempts"])
+        return _Call(task=task, spec=spec, body=body, run_id=run.pk)
+
+
+def callback_url(token: str) -> str:
+    return f"{settings.PUBLIC_BASE_URL.rstrip('/')}/api/v1/callbacks/{token}/"
+
+
+def _action_send(call: _Call) -> bool:
+    """Send one prepared request and record what came of it; True when the run goes on automatically."""
+    from ticketflower.runtime import outgoing  # httpx loads where requests are made, not in every process
+
+    task, company = call.task, current_company()
+    try:
+        response = outgoing.action_call(
+            url=call.spec["action_url"],
+            body=call.body,
+            secret=company.webhook_secret,
+            message_id=f"{task.idempotency_key}-{task.attempts}",
+            idempotency_key=str(task.idempotency_key),
+            timeout_seconds=float(call.spec.get("timeout_seconds") or 30),
+        )
+    except outgoing.ActionFailure as failure:
+        _action_failed(call, failure, company.action_max_attempts)
+        return False
+    with transaction.atomic():
+        run = _locked_run(call.run_id)
+        attempt = {"attempt": task.attempts, "status": response.status_code, "ms": response.duration_ms}
+        _event(
+            run.ticket.pk,
+            EventKind.ATTEMPT,
+            ENGINE,
+            task=task,
+            message=f"Answered {response.status_code}.",
+            details=attempt,
+        )
+        if task.task_type == "ASYNC_ACTION":
+            return _await_callback(run, task, call.spec)
+        try:
+            output = engine.action_output(call.spec, response.body, run.data, _ticket_facts(run))
+        except engine.OutputInvalid as exc:
+            _task_error(
+                run, task, f"The answer does not fit the task's output: {exc}", (TaskStatus.IN_PROGRESS,)
+            )
+            return False
+        try:
+            _complete(run, task, output, ENGINE, (TaskStatus.IN_PROGRESS,))
+        except WrongState:
+            return False  # completed meanwhile by another try: nothing more to do
+        run.refresh_from_db(fields=["status"])
+        return run.status == WorkflowStatus.IN_PROGRESS
+
+
+def _await_callback(run: WorkflowInstance, task: TaskInstance, spec: Mapping[str, Any]) -> bool:
+    deadline = timezone.now() + timedelta(seconds=int(spec.get("timeout_seconds") or 3600))
+    if TaskInstance.objects.filter(pk=task.pk, status=TaskStatus.IN_PROGRESS).update(deadline_at=deadline):
+        jobs.defer_callback_deadline(task, deadline)
+    return False
+
+
+def _action_failed(call: _Call, failure: Any, max_attempts: int) -> None:
+    from ticketflower.runtime import outgoing
+
+    task = call.task
+    with transaction.atomic():
+        run = _locked_run(call.run_id)
+        details = {
+            "attempt": task.attempts,
+            "status": failure.status_code,
+            "ms": failure.duration_ms,
+            "error": failure.reason,
+        }
+        retry = failure.retryable and task.attempts < max_attempts
+        if retry:
+            delay = outgoing.retry_delay(task.attempts, retry_after=failure.retry_after)
+            details["retry_in"] = round(delay, 1)
+        _event(run.ticket.pk, EventKind.ATTEMPT, ENGINE, task=task, message=failure.reason, details=details)
+        if not retry:
+            why = (
+                failure.reason
+                if not failure.retryable
+                else f"{failure.reason} (gave up after {task.attempts} tries)"
+            )
+            _task_error(run, task, why, (TaskStatus.IN_PROGRESS,))
+            return
+        try:
+            _set_status(task, TaskStatus.PENDING, (TaskStatus.IN_PROGRESS,))
+        except WrongState:
+            return
+        jobs.defer_run_step(run, delay=delay)
+
+
+def _task_error(run: WorkflowInstance, task: TaskInstance, reason: str, allowed: tuple[str, ...]) -> None:
+    try:
+        _set_status(task, TaskStatus.ERROR, allowed, error=reason)
+    except WrongState:
+        return
+    if run.status == WorkflowStatus.IN_PROGRESS:
+        _run_error(run, reason, task)
+    else:
+        _event(run.ticket.pk, EventKind.ERROR, ENGINE, task=task, message=reason)
+
+
+def callback_deadline_pass(task_id: int) -> None:
+    """An ASYNC task whose callback did not come in time stops in ERROR (if it still waits)."""
+    with transaction.atomic():
+        task = TaskInstance.objects.filter(pk=task_id).first()
+        if task is None or task.deadline_at is None or task.deadline_at > timezone.now():
+            return
+        run = _locked_run(task.workflow_instance_id)
+        seconds = int(engine.task_spec(run.release.bundle, task.task_key).get("timeout_seconds") or 0)
+        _task_error(run, task, f"No callback within {_duration(seconds)}.", (TaskStatus.IN_PROGRESS,))
+
+
+def _duration(seconds: int) -> str:
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds >= size and seconds % size == 0:
+            count = seconds // size
+            return f"{count} {unit}{'s' if count != 1 else ''}"
+    return f"{seconds} s"
+
+
+@dataclass(frozen=True)
+class CallbackResult:
+    status: int  # the HTTP status to answer
+    detail: str
+    errors: dict[str, list[str]]
+
+
+def callback_receive(*, token: str, body: Any) -> CallbackResult:
+    """An ASYNC task's endpoint reports back. Runs in the company context of the token's task.
+
+    200 the run went on; 400 the body does not give a valid output (the task keeps waiting);
+    404 unknown token; 409 already completed (or otherwise not waiting); 410 too late.
+    """
+    found = (
+        TaskInstance.unscoped.filter(callback_token_hash=token_hash(token)).select_related("company").first()
+    )
+    if found is None:
+        return CallbackResult(404, "No task waits for this callback.", {})
+    from ticketflower.tenancy.context import company_context
+
+    with company_context(found.company), transaction.atomic():
+        run = _locked_run(found.workflow_instance_id)
+        task = TaskInstance.objects.get(pk=found.pk)
+        if task.status == TaskStatus.COMPLETED:
+            return CallbackResult(409, "This task is already completed; the callback changed nothing.", {})
+        missed = task.status == TaskStatus.ERROR and task.error.startswith("No callback within")
+        late = task.status == TaskStatus.IN_PROGRESS and task.deadline_at is not None
+        if late and task.deadline_at is not None and task.deadline_at <= timezone.now():
+            seconds = int(engine.task_spec(run.release.bundle, task.task_key).get("timeout_seconds") or 0)
+            _task_error(run, task, f"No callback within {_duration(seconds)}.", (TaskStatus.IN_PROGRESS,))
+            missed = True
+        if missed:
+            return CallbackResult(410, "The deadline for this callback has passed; it changed nothing.", {})
+        if task.status != TaskStatus.IN_PROGRESS or run.status not in (
+            WorkflowStatus.IN_PROGRESS,
+            WorkflowStatus.ON_HOLD,
+        ):
+            return CallbackResult(
+                409, _wrong_task_state(task, task.status) + " The callback changed nothing.", {}
+            )
+        spec = engine.task_spec(run.release.bundle, task.task_key)
+        try:
+            output = engine.action_output(spec, body, run.data, _ticket_facts(run))
+        except engine.OutputInvalid as exc:
+            _event(run.ticket.pk, EventKind.CALLBACK, ENGINE, task=task, message=f"Refused: {exc}")
+            return CallbackResult(400, "The callback's body does not give the task's output.", exc.errors)
+        _complete(
+            run,
+            task,
+            output,
+            ENGINE,
+            (TaskStatus.IN_PROGRESS,),
+            kind=EventKind.CALLBACK,
+            message="Callback received; task completed.",
+        )
+        return CallbackResult(200, "Received; the ticket goes on.", {})

@@ -1,4 +1,4 @@
-"""Per-object permissions (django-guardian): task assignees, and designers in a restricted company."""
+"""Per-object rights: a task is its assignee's alone; designers in a restricted company (django-guardian)."""
 
 import pytest
 from django.core.exceptions import PermissionDenied
@@ -10,23 +10,24 @@ from tests.factories import make_ticket, make_workflow
 from ticketflower.accounts.models import User
 from ticketflower.definitions.models import WorkflowDefinition, WorkflowRelease
 from ticketflower.runtime.models import TaskInstance
-from ticketflower.runtime.services import WORK_ON_TASK, tasks_reassign
+from ticketflower.runtime.services import tasks_reassign
 from ticketflower.tenancy.context import company_context
 from ticketflower.tenancy.models import Company
 
 pytestmark = pytest.mark.django_db
 
 
-def test_the_work_permission_moves_with_the_task(client: Client, tenant_a: Tenant) -> None:
+def test_a_task_page_follows_the_assignee(client: Client, tenant_a: Tenant) -> None:
     ticket = make_ticket(tenant_a.member, make_workflow(tenant_a.designer), worker=tenant_a.worker)
     with company_context(tenant_a.company):
         task = TaskInstance.objects.get(workflow_instance=ticket.workflow_instance)
-    assert tenant_a.worker.has_perm(WORK_ON_TASK, task)
-    tasks_reassign(actor=tenant_a.ticket_admin, tasks=[task], worker=tenant_a.admin)
-    assert not tenant_a.worker.has_perm(WORK_ON_TASK, task)
-    assert tenant_a.admin.has_perm(WORK_ON_TASK, task)
+    page = reverse("worker:runtime_mytask_change", args=[task.pk])
     client.force_login(tenant_a.worker)
-    assert client.get(reverse("worker:runtime_mytask_change", args=[task.pk])).status_code == 302
+    assert client.get(page).status_code == 200
+    tasks_reassign(actor=tenant_a.ticket_admin, tasks=[task], worker=tenant_a.admin)
+    assert client.get(page).status_code == 302  # not found for the former assignee
+    client.force_login(tenant_a.admin)
+    assert client.get(page).status_code == 200
 
 
 @pytest.fixture

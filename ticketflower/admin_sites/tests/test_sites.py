@@ -269,7 +269,7 @@ def test_the_company_site_refuses_a_taken_address_and_the_last_admin_demotion(
 def test_a_ticket_admin_reassigns_a_task_to_a_worker(
     client: Client, tenant_a: Tenant, tenant_b: Tenant
 ) -> None:
-    ticket = make_ticket(tenant_a.member, make_workflow(tenant_a.designer))
+    ticket = make_ticket(tenant_a.member, make_workflow(tenant_a.designer), worker=tenant_a.admin)
     with company_context(tenant_a.company):
         task = TaskInstance.objects.get(workflow_instance=ticket.workflow_instance)
     client.force_login(tenant_a.ticket_admin)
@@ -286,7 +286,7 @@ def test_a_ticket_admin_reassigns_a_task_to_a_worker(
     assert refused.status_code == 200 and "assigned_to" in refused.context["form"].errors
     with company_context(tenant_a.company):
         task.refresh_from_db()
-    assert task.assigned_to_id is None
+    assert task.assigned_to_id == tenant_a.admin.pk
     client.post(url, {"action": "reassign", "_selected_action": [task.pk], "assigned_to": tenant_a.worker.pk})
     with company_context(tenant_a.company):
         task.refresh_from_db()

@@ -109,7 +109,8 @@ def both(tenant_a: Tenant, tenant_b: Tenant) -> tuple[Tenant, Tenant]:
             workflow.tasks.filter(key="rejected").update(title="Say no kindly")
         services.bundle_import(actor=tenant.designer, bundle=bundle, into=workflow)
         services.release_rollback(actor=tenant.designer, release=first)
-        make_ticket(tenant.member, workflow, worker=tenant.worker)
+        order = {"supplier": "Acme", "item": "Desk", "quantity": 1, "unit_price": 90.0}
+        make_ticket(tenant.member, workflow, worker=tenant.worker, data=order)
         with company_context(tenant.company):
             FileUpload.objects.create(filename="quote.pdf", ext_key="k", uploaded_by=tenant.member)
             # A draft task no transition points at: rows referencing a task answer first otherwise.

@@ -220,8 +220,8 @@ def _field_errors(schema: Any, instance: Any) -> dict[str, list[str]]:
         elif error.validator == "required":
             field, message = str(error.message).split("'")[1], "This field is required."
         elif error.validator == "additionalProperties":
-            known = set((error.schema or {}).get("properties") or {}) if isinstance(error.schema, dict) else set()
-            for name in sorted(set(instance) - known if isinstance(instance, dict) else ()):
+            declared = error.schema.get("properties") if isinstance(error.schema, dict) else None
+            for name in sorted(set(instance) - set(declared or {}) if isinstance(instance, dict) else ()):
                 found.setdefault(name, []).append("This field is not expected here.")
             continue
         else:

@@ -1,0 +1,300 @@
+"""Submitting tickets and moving runs through people's tasks, on the real database."""
+
+import pytest
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from procrastinate.contrib.django.models import ProcrastinateJob
+
+from conftest import Tenant
+from tests.factories import make_user
+from ticketflower.accounts.models import User
+from ticketflower.definitions.services import bundle_import, workflow_publish
+from ticketflower.runtime import services
+from ticketflower.runtime.models import EventKind, TaskStatus, TicketEvent, WorkflowStatus
+from ticketflower.runtime.services import DataInvalid, WrongState
+from ticketflower.tenancy.context import company_context
+from ticketflower.tenancy.models import SystemRole
+
+from .workflows import current, publish, review_bundle, tasks_of
+
+pytestmark = pytest.mark.django_db
+
+
+def submit(tenant: Tenant, **data: object) -> services.TicketInstance:
+    ticket_type = publish(tenant.designer, review_bundle())
+    return services.ticket_submit(
+        ticket_type=ticket_type, submitted_by=tenant.member, data={"item": "Desk", **data}
+    )
+
+
+def events(ticket: services.TicketInstance) -> list[str]:
+    with company_context(ticket.company):
+        return list(TicketEvent.objects.filter(ticket=ticket).values_list("kind", flat=True))
+
+
+def run_status(ticket: services.TicketInstance) -> str:
+    with company_context(ticket.company):
+        ticket.workflow_instance.refresh_from_db()  # type: ignore[union-attr]
+        return ticket.workflow_instance.status  # type: ignore[union-attr]
+
+
+# --- submitting ---------------------------------------------------------------------------------
+
+
+def test_a_submission_writes_ticket_run_first_task_and_the_assignment(tenant_a: Tenant) -> None:
+    ticket = submit(tenant_a, count=2)
+    run = ticket.workflow_instance
+    assert run is not None and run.status == WorkflowStatus.IN_PROGRESS
+    assert run.data == {"item": "Desk", "count": 2, "urgent": False}  # the preset filled in
+    (task,) = tasks_of(ticket)
+    assert (task.task_key, task.status, task.input_data) == ("review", TaskStatus.OPEN, {"item": "Desk"})
+    assert task.assigned_to in (tenant_a.admin, tenant_a.worker)  # both are task workers
+    assert events(ticket) == [EventKind.SUBMITTED, EventKind.TASK_CREATED, EventKind.ASSIGNED]
+    assert ProcrastinateJob.objects.filter(task_name="runtime.notify", args__what="assigned").count() == 1
+
+
+@pytest.mark.parametrize(
+    ("data", "field"),
+    [
+        ({"count": 1}, "item"),  # required
+        ({"item": "Desk", "count": "two"}, "count"),  # wrong type
+        ({"item": "Desk", "secret": 1}, "secret"),  # unknown key
+        ({"item": "Desk", "urgent": True}, "urgent"),  # a preset is not asked
+    ],
+)
+def test_invalid_data_is_refused_by_field_and_nothing_is_written(
+    tenant_a: Tenant, data: dict[str, object], field: str
+) -> None:
+    ticket_type = publish(tenant_a.designer, review_bundle())
+    with pytest.raises(DataInvalid) as refused:
+        services.ticket_submit(ticket_type=ticket_type, submitted_by=tenant_a.member, data=data)
+    assert field in refused.value.errors
+    with company_context(tenant_a.company):
+        assert not services.TicketInstance.objects.exists()
+        assert not ProcrastinateJob.objects.exists()
+
+
+def test_only_holders_of_the_types_roles_may_submit(tenant_a: Tenant) -> None:
+    bundle = review_bundle()
+    bundle["ticket_types"][0]["allowed_roles"] = [tenant_a.role.name]
+    ticket_type = publish(tenant_a.designer, bundle)
+    outsider = make_user(tenant_a.company)
+    with pytest.raises(PermissionDenied):
+        services.ticket_submit(ticket_type=ticket_type, submitted_by=outsider, data={"item": "Desk"})
+    services.ticket_submit(ticket_type=ticket_type, submitted_by=tenant_a.member, data={"item": "Desk"})
+
+
+def test_another_companys_ticket_type_cannot_be_submitted(tenant_a: Tenant, tenant_b: Tenant) -> None:
+    theirs = publish(tenant_b.designer, review_bundle())
+    with pytest.raises(PermissionDenied):
+        services.ticket_submit(ticket_type=theirs, submitted_by=tenant_a.member, data={"item": "Desk"})
+
+
+def test_a_superseded_ticket_type_submits_to_the_latest_release(tenant_a: Tenant) -> None:
+    old = publish(tenant_a.designer, review_bundle())
+    workflow = old.release.workflow
+    changed = review_bundle(description="Second version")
+    bundle_import(actor=tenant_a.designer, bundle=changed, into=workflow)
+    newer = workflow_publish(actor=tenant_a.designer, workflow=workflow).release
+    ticket = services.ticket_submit(ticket_type=old, submitted_by=tenant_a.member, data={"item": "Desk"})
+    assert newer is not None and ticket.workflow_instance.release_id == newer.pk  # type: ignore[union-attr]
+
+
+def test_the_jobs_of_a_submission_vanish_with_its_transaction(tenant_a: Tenant) -> None:
+    ticket_type = publish(tenant_a.designer, review_bundle())
+    with pytest.raises(RuntimeError), transaction.atomic():
+        services.ticket_submit(ticket_type=ticket_type, submitted_by=tenant_a.member, data={"item": "Desk"})
+        assert ProcrastinateJob.objects.exists()
+        raise RuntimeError("the request failed after submitting")
+    assert not ProcrastinateJob.objects.exists()
+
+
+# --- people's tasks -----------------------------------------------------------------------------
+
+
+def worker_of(ticket: services.TicketInstance) -> User:
+    task = current(ticket)
+    assert task.assigned_to is not None
+    return task.assigned_to
+
+
+def test_completing_a_task_merges_its_output_and_takes_the_matching_transition(tenant_a: Tenant) -> None:
+    ticket = submit(tenant_a)
+    review = current(ticket)
+    services.task_start(worker=worker_of(ticket), task=review)
+    services.task_complete(worker=worker_of(ticket), task=review, output={"approved": True})
+    review, order = tasks_of(ticket)
+    assert review.status == TaskStatus.COMPLETED and review.output_data == {"approved": True}
+    assert order.task_key == "order" and order.status == TaskStatus.OPEN
+    with company_context(tenant_a.company):
+        ticket.workflow_instance.refresh_from_db()  # type: ignore[union-attr]
+    assert ticket.workflow_instance.data["approved"] is True  # type: ignore[union-attr]
+
+
+def test_an_invalid_output_changes_nothing(tenant_a: Tenant) -> None:
+    ticket = submit(tenant_a)
+    review = current(ticket)
+    with pytest.raises(DataInvalid) as refused:
+        services.task_complete(worker=worker_of(ticket), task=review, output={"approved": "yes", "item": "x"})
+    assert set(refused.value.errors) == {"approved", "item"}
+    assert current(ticket).status == TaskStatus.OPEN
+    assert ticket.workflow_instance.data == {"item": "Desk", "urgent": False}  # type: ignore[union-attr]
+
+
+def test_the_last_task_completes_the_run(tenant_a: Tenant) -> None:
+    ticket = submit(tenant_a)
+    services.task_complete(worker=worker_of(ticket), task=current(ticket), output={"approved": False})
+    decline = current(ticket)
+    assert decline.task_key == "decline"
+    services.task_complete(worker=worker_of(ticket), task=decline, output={})
+    assert run_status(ticket) == WorkflowStatus.COMPLETED
+    assert events(ticket)[-1] == EventKind.COMPLETED
+
+
+def test_no_matching_transition_stops_the_run_in_error(tenant_a: Tenant) -> None:
+    bundle = review_bundle()
+    bundle["workflow"]["transitions"][2]["condition"] = "data.approved == false && data.urgent"
+    ticket_type = publish(tenant_a.designer, bundle)
+    ticket = services.ticket_submit(ticket_type=ticket_type, submitted_by=tenant_a.member, data={"item": "x"})
+    services.task_complete(worker=worker_of(ticket), task=current(ticket), output={"approved": False})
+    assert run_status(ticket) == WorkflowStatus.ERROR
+    assert ticket.workflow_instance.error == "No transition matched after Review."  # type: ignore[union-attr]
+
+
+def test_a_second_completion_changes_nothing_and_says_why(tenant_a: Tenant) -> None:
+    ticket = submit(tenant_a)
+    review, worker = current(ticket), worker_of(ticket)
+    services.task_complete(worker=worker, task=review, output={"approved": True})
+    with pytest.raises(WrongState, match="already completed"):
+        services.task_complete(worker=worker, task=review, output={"approved": False})
+    assert [t.task_key for t in tasks_of(ticket)] == ["review", "order"]
+
+
+def test_only_the_assignee_works_on_a_task(tenant_a: Tenant) -> None:
+    ticket = submit(tenant_a)
+    other = tenant_a.worker if worker_of(ticket) == tenant_a.admin else tenant_a.admin
+    with pytest.raises(WrongState, match="not assigned to you"):
+        services.task_complete(worker=other, task=current(ticket), output={"approved": True})
+
+
+def test_saving_keeps_a_draft_and_starts_the_task(tenant_a: Tenant) -> None:
+    ticket = submit(tenant_a)
+    services.task_save(worker=worker_of(ticket), task=current(ticket), output={"approved": True})
+    task = current(ticket)
+    assert task.status == TaskStatus.IN_PROGRESS and task.output_data == {"approved": True}
+    assert "approved" not in ticket.workflow_instance.data  # type: ignore[union-attr]
+
+
+# --- assignment ---------------------------------------------------------------------------------
+
+
+def test_the_worker_with_the_shortest_queue_gets_the_task(tenant_a: Tenant) -> None:
+    ticket_type = publish(tenant_a.designer, review_bundle())
+    assignees = [
+        current(
+            services.ticket_submit(ticket_type=ticket_type, submitted_by=tenant_a.member, data={"item": "x"})
+        ).assigned_to
+        for _ in range(4)
+    ]
+    # Two workers (the admin holds every role): they take turns.
+    assert assignees.count(tenant_a.admin) == 2 and assignees.count(tenant_a.worker) == 2
+    assert assignees[0] != assignees[1] and assignees[2] != assignees[3]
+
+
+def test_ties_go_to_the_worker_assigned_least_recently(tenant_a: Tenant) -> None:
+    ticket_type = publish(tenant_a.designer, review_bundle())
+    first = services.ticket_submit(ticket_type=ticket_type, submitted_by=tenant_a.member, data={"item": "x"})
+    first_worker = worker_of(first)
+    services.task_complete(worker=first_worker, task=current(first), output={"approved": False})
+    # `first_worker` now holds "decline" (1 open); finish it so both queues are empty again.
+    services.task_complete(worker=worker_of(first), task=current(first), output={})
+    second = services.ticket_submit(ticket_type=ticket_type, submitted_by=tenant_a.member, data={"item": "y"})
+    assert worker_of(second) != worker_of(first)
+
+
+def test_unavailable_workers_get_nothing_and_the_task_waits(tenant_a: Tenant) -> None:
+    with company_context(tenant_a.company):
+        User.objects.filter(pk__in=[tenant_a.admin.pk, tenant_a.worker.pk]).update(is_available=False)
+    ticket = submit(tenant_a)
+    task = current(ticket)
+    assert (task.status, task.assigned_to) == (TaskStatus.PENDING, None)
+    assert events(ticket)[-1] == EventKind.WAITING
+    with company_context(tenant_a.company):
+        User.objects.filter(pk=tenant_a.worker.pk).update(is_available=True)
+        assert services.waiting_tasks_assign() == 1
+    assert current(ticket).assigned_to == tenant_a.worker
+
+
+def test_a_pool_task_waits_until_one_eligible_worker_claims_it(tenant_a: Tenant) -> None:
+    bundle = review_bundle()
+    bundle["workflow"]["tasks"][0]["assignment"] = "pool"
+    ticket_type = publish(tenant_a.designer, bundle)
+    ticket = services.ticket_submit(ticket_type=ticket_type, submitted_by=tenant_a.member, data={"item": "x"})
+    task = current(ticket)
+    assert (task.status, task.assigned_to) == (TaskStatus.PENDING, None)
+    services.task_claim(worker=tenant_a.worker, task=task)
+    with pytest.raises(WrongState, match="already taken"):
+        services.task_claim(worker=tenant_a.admin, task=task)
+    assert current(ticket).assigned_to == tenant_a.worker
+    with pytest.raises(PermissionDenied):
+        services.task_claim(worker=tenant_a.member, task=task)  # not a task worker
+
+
+def test_a_released_task_goes_back_to_the_pool(tenant_a: Tenant) -> None:
+    ticket = submit(tenant_a)
+    worker = worker_of(ticket)
+    services.task_release(worker=worker, task=current(ticket))
+    task = current(ticket)
+    assert (task.status, task.assigned_to, task.assignment) == (TaskStatus.PENDING, None, "pool")
+    services.task_claim(worker=tenant_a.worker, task=task)
+    assert current(ticket).assigned_to == tenant_a.worker
+
+
+# --- ticket admins ------------------------------------------------------------------------------
+
+
+def test_hold_stops_work_and_resume_goes_on(tenant_a: Tenant) -> None:
+    ticket = submit(tenant_a)
+    services.ticket_hold(actor=tenant_a.ticket_admin, ticket=ticket, note="waiting for budget")
+    assert run_status(ticket) == WorkflowStatus.ON_HOLD
+    with pytest.raises(WrongState, match="on hold"):
+        services.task_complete(worker=worker_of(ticket), task=current(ticket), output={"approved": True})
+    with pytest.raises(WrongState):
+        services.ticket_hold(actor=tenant_a.ticket_admin, ticket=ticket)
+    services.ticket_resume(actor=tenant_a.ticket_admin, ticket=ticket)
+    services.task_complete(worker=worker_of(ticket), task=current(ticket), output={"approved": True})
+    assert current(ticket).task_key == "order"
+
+
+def test_cancel_stops_the_ticket_and_its_open_tasks(tenant_a: Tenant) -> None:
+    ticket = submit(tenant_a)
+    services.ticket_cancel(actor=tenant_a.ticket_admin, ticket=ticket)
+    assert run_status(ticket) == WorkflowStatus.CANCELLED
+    assert current(ticket).status == TaskStatus.CANCELLED
+    with pytest.raises(WrongState, match="cancelled"):
+        services.task_complete(worker=worker_of(ticket), task=current(ticket), output={"approved": True})
+
+
+def test_only_ticket_admins_hold_resume_and_cancel(tenant_a: Tenant) -> None:
+    ticket = submit(tenant_a)
+    for service in (services.ticket_hold, services.ticket_resume, services.ticket_cancel):
+        with pytest.raises(PermissionDenied):
+            service(actor=tenant_a.worker, ticket=ticket)
+
+
+def test_reroute_looks_for_the_way_on_again(tenant_a: Tenant) -> None:
+    bundle = review_bundle()
+    bundle["workflow"]["transitions"][2]["condition"] = "data.approved == false && data.urgent"
+    ticket_type = publish(tenant_a.designer, bundle)
+    ticket = services.ticket_submit(ticket_type=ticket_type, submitted_by=tenant_a.member, data={"item": "x"})
+    services.task_complete(worker=worker_of(ticket), task=current(ticket), output={"approved": False})
+    services.run_reroute(actor=tenant_a.ticket_admin, ticket=ticket)  # still no way on
+    assert run_status(ticket) == WorkflowStatus.ERROR
+    with pytest.raises(WrongState):
+        services.ticket_resume(actor=tenant_a.ticket_admin, ticket=ticket)
+
+
+def test_a_ticket_admin_is_not_a_worker_by_that_role_alone(tenant_a: Tenant) -> None:
+    assert not tenant_a.ticket_admin.has_system_role(SystemRole.TASK_WORKER)
+    ticket = submit(tenant_a)
+    assert worker_of(ticket) != tenant_a.ticket_admin

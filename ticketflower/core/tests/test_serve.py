@@ -1,4 +1,4 @@
-"""`make run`'s command serves the app and stops everything it started on Ctrl-C."""
+"""`make run`'s command serves the app with a job worker and stops everything it started on Ctrl-C."""
 
 import os
 import signal
@@ -43,6 +43,8 @@ def test_serve_answers_and_stops_the_web_server_with_it(signum: int, to_group: b
         assert status == 200
         children = psutil.Process(process.pid).children(recursive=True)
         assert children, "the web server runs as a child process"
+        commands = [" ".join(child.cmdline()) for child in children]
+        assert any("procrastinate worker" in command for command in commands), "and the job worker beside it"
         if to_group:
             os.killpg(process.pid, signum)  # what Ctrl-C in a terminal does
         else:

@@ -3,6 +3,7 @@
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -55,13 +56,17 @@ class Command(BaseCommand):
                 self.stdout.write("Stopped the embedded PostgreSQL server.")
 
     def _serve(self, addrport: str) -> None:
-        # A child process, so the autoreloader restarts only the web server, never this
-        # supervisor; the job worker will run beside it here too.
+        # Child processes, so the autoreloader restarts only the web server, never this
+        # supervisor. The job worker runs beside it; when either stops, both stop.
         manage_py = str(Path(settings.BASE_DIR) / "manage.py")
-        children = [subprocess.Popen([sys.executable, manage_py, "runserver", addrport])]  # noqa: S603
+        children = [
+            subprocess.Popen([sys.executable, manage_py, "runserver", addrport]),  # noqa: S603
+            subprocess.Popen([sys.executable, manage_py, "procrastinate", "worker"]),  # noqa: S603
+        ]
+        self.stdout.write("Job worker started (manage.py procrastinate worker).")
         try:
-            for child in children:
-                child.wait()
+            while all(child.poll() is None for child in children):
+                time.sleep(0.5)
         except KeyboardInterrupt:
             pass
         finally:

@@ -13,6 +13,8 @@ urlpatterns = [
     path("tickets/", tickets_site.urls),
     path("worker/", worker_site.urls),
     path("company/", company_site.urls),
+    # Stand-ins for the sample workflows' outside systems: 404 unless DEBUG is on.
+    path("demo/", include("ticketflower.core.demo_endpoints")),
     # Django's own admin: platform operators (superusers of no company) only.
     path("admin/", admin.site.urls),
 ]

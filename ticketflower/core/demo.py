@@ -10,6 +10,7 @@ from django.db import transaction
 
 from ticketflower.accounts import services as account_services
 from ticketflower.accounts.models import User, normalize_email
+from ticketflower.core.demo_endpoints import demo_url
 from ticketflower.definitions import services as definition_services
 from ticketflower.definitions.bundles import bundle_parse
 from ticketflower.definitions.models import WorkflowDefinition
@@ -84,15 +85,24 @@ def demo_company_load(path: Path = DEMO_FILE) -> list[DemoLogin]:
 def _load_bundle(designer: User, path: Path) -> None:
     """Create the workflow once (matched by title) and publish it, so its tickets can be submitted."""
     bundle = bundle_parse(path.read_text(), filename=path.name)
+    for task in bundle["workflow"].get("tasks") or []:
+        if task.get("action_url"):
+            task["action_url"] = demo_url(task["action_url"])  # the stand-ins this site serves
     workflow = WorkflowDefinition.objects.filter(title__iexact=bundle["workflow"]["title"]).first()
-    if workflow is None:
-        result = definition_services.bundle_import(actor=designer, bundle=bundle)
+    release = current_release(workflow) if workflow else None
+    if workflow is None or (release is not None and _action_urls(release.bundle) != _action_urls(bundle)):
+        # New, or published with other action URLs (another PUBLIC_BASE_URL): load it again.
+        result = definition_services.bundle_import(actor=designer, bundle=bundle, into=workflow)
         if result.workflow is None:
             raise ValueError(f"{path.name}: " + "; ".join(str(p) for p in result.problems))
-        workflow = result.workflow
-    if current_release(workflow) is None:
+        workflow, release = result.workflow, None
+    if release is None:
         published = definition_services.workflow_publish(
             actor=designer, workflow=workflow, note="Demo workflow"
         )
         if not published.ok:
             raise ValueError(f"{path.name}: " + "; ".join(str(p) for p in published.problems))
+
+
+def _action_urls(bundle: dict[str, Any]) -> list[str]:
+    return [str(task.get("action_url") or "") for task in bundle["workflow"].get("tasks") or []]

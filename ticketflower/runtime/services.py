@@ -688,7 +688,12 @@ def _action_prepare(run_id: int) -> _Call | None:
             _task_error(run, task, exc.reason, (TaskStatus.PENDING, TaskStatus.IN_PROGRESS))
             return None
         if task.task_type == "ASYNC_ACTION":
-            body = {"callback_url": callback_url(callback_token(task)), "data": body}
+            url = callback_url(callback_token(task))
+            body = (
+                {**body, "callback_url": url}
+                if isinstance(body, dict)
+                else {"data": body, "callback_url": url}
+            )
             task.callback_token_hash = token_hash(callback_token(task))
         _set_status(
             task,

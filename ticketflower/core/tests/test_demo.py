@@ -10,7 +10,7 @@ from pytest_django.fixtures import Settings
 from ticketflower.accounts.models import User
 from ticketflower.core.demo import DEMO_FILE, demo_company_load
 from ticketflower.definitions.models import WorkflowDefinition
-from ticketflower.definitions.selectors import submittable_ticket_types
+from ticketflower.definitions.selectors import current_release, submittable_ticket_types
 from ticketflower.tenancy.context import company_context
 from ticketflower.tenancy.models import CompanyRole
 
@@ -42,7 +42,7 @@ def test_printed_demo_logins_work(client: Client) -> None:
         client.logout()
 
 
-def test_demo_company_has_the_three_sample_workflows_published() -> None:
+def test_demo_company_has_the_four_sample_workflows_published() -> None:
     demo_company_load()
     demo_company_load()  # safe to repeat: nothing is published twice
     admin = User.unscoped.get(email="admin@demo.ticketflower.test")
@@ -50,10 +50,28 @@ def test_demo_company_has_the_three_sample_workflows_published() -> None:
         workflows = WorkflowDefinition.objects.order_by("title")
         assert [(w.title, [r.number for r in w.releases.all()]) for w in workflows] == [
             ("Customer complaint", [1]),
+            ("Delivery booking", [1]),
             ("IT equipment request", [1]),
             ("Purchase order", [1]),
         ]
-        assert len(submittable_ticket_types(admin)) == 3
+        assert len(submittable_ticket_types(admin)) == 4
+
+
+def test_demo_actions_call_the_stand_ins_this_site_serves(settings: Settings) -> None:
+    demo_company_load()
+    admin = User.unscoped.get(email="admin@demo.ticketflower.test")
+    with company_context(admin.company):  # type: ignore[arg-type]
+        release = current_release(WorkflowDefinition.objects.get(title="Purchase order"))
+    assert release is not None
+    (action,) = [t for t in release.bundle["workflow"]["tasks"] if t["type"] == "SYNC_ACTION"]
+    assert action["action_url"] == settings.PUBLIC_BASE_URL + "/demo/supplier/orders"
+    # Another address for the site: the demo is published again with its URLs.
+    settings.PUBLIC_BASE_URL = "http://127.0.0.1:9000"
+    demo_company_load()
+    with company_context(admin.company):  # type: ignore[arg-type]
+        release = current_release(WorkflowDefinition.objects.get(title="Purchase order"))
+    assert release is not None and release.number == 2
+    assert "http://127.0.0.1:9000/demo/supplier/orders" in str(release.bundle)
 
 
 def test_load_demo_refuses_when_debug_is_off(settings: Settings) -> None:

@@ -24,7 +24,7 @@ def in_threads(calls: list[Callable[[], Any]], threads: int = 10) -> list[Any]:
     def run(call: Callable[[], Any]) -> Any:
         try:
             return call()
-        except Exception as exc:  # noqa: BLE001 — the outcome is what the test looks at
+        except Exception as exc:
             return exc
         finally:
             connection.close()

@@ -13,6 +13,7 @@ from typing import Any
 from django.conf import settings
 from django.http import Http404, HttpRequest, JsonResponse
 from django.urls import path
+from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
@@ -51,7 +52,7 @@ def supplier_orders(request: HttpRequest) -> JsonResponse:
     body = _body(request)
     key = request.headers.get("Idempotency-Key", "") + json.dumps(body, sort_keys=True)
     order_id = "SUP-" + hashlib.sha256(key.encode()).hexdigest()[:8].upper()
-    delivery = datetime.date.today() + datetime.timedelta(days=5)
+    delivery = timezone.localdate() + datetime.timedelta(days=5)
     return JsonResponse({"order_id": order_id, "delivery_date": delivery.isoformat(), "sku": body.get("sku")})
 
 

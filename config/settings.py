@@ -211,11 +211,14 @@ PROCRASTINATE_WORKER_DEFAULTS = {
     "fetch_job_polling_interval": env.float("JOB_POLL_SECONDS", default=0.5),
     "concurrency": env.int("JOB_CONCURRENCY", default=4),
     "delete_jobs": "successful",
+    # A worker that sends no heartbeat for JOB_STALLED_SECONDS is taken for dead (its jobs rerun).
+    "update_heartbeat_interval": env.float("JOB_HEARTBEAT_SECONDS", default=10),
+    "stalled_worker_timeout": env.float("JOB_STALLED_SECONDS", default=30),
 }
 # Where this site is reached from outside: jobs build links (callback URLs, e-mails) with it.
 PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="http://127.0.0.1:8000").rstrip("/")
 # A task stuck in a job longer than this is retried (its worker died).
-JOB_STALLED_SECONDS = env.int("JOB_STALLED_SECONDS", default=30)
+JOB_STALLED_SECONDS = env.float("JOB_STALLED_SECONDS", default=30)
 # How often workers look for such jobs (cron; a sixth field counts seconds).
 JOB_RECOVERY_CRON = env.str("JOB_RECOVERY_CRON", default="* * * * * */15")
 # A run may pass through this many tasks: more means a loop nobody will finish.

@@ -513,7 +513,9 @@ def task_retry(*, actor: User, task: TaskInstance) -> TaskInstance:
         _event(run.ticket.pk, EventKind.RETRIED, actor, task=task)
         if task.task_type != "FORM":
             jobs.defer_run_step(run)
-        elif task.assignment == Assignment.AUTO and task.assigned_to_id is None:
+        elif task.assigned_to_id is not None:
+            _set_status(task, TaskStatus.OPEN, (TaskStatus.PENDING,))
+        elif task.assignment == Assignment.AUTO:
             _auto_assign(task, run.ticket.pk)
         return task
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 import functools
 import json
 import random
+import re
 import socket
 import ssl
 import time
@@ -47,6 +48,15 @@ USER_AGENT = "TicketFlower"
 RETRY_AFTER_CEILING = 3600.0
 
 IPAddress = IPv4Address | IPv6Address
+
+# Headers only action_call sets (extra headers of these names are dropped), and what an extra
+# header may look like: an HTTP token for the name, printable ASCII for the value.
+_OURS = frozenset(
+    {"webhook-id", "webhook-timestamp", "webhook-signature", "idempotency-key", "content-type", "accept"}
+    | {"accept-encoding", "user-agent", "host", "content-length", "transfer-encoding", "connection"}
+)
+_HEADER_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+_HEADER_VALUE = re.compile(r"[\t\x20-\x7e]*")
 
 
 @dataclass(frozen=True)
@@ -113,9 +123,12 @@ def action_call(
         payload = json.dumps(body, separators=(",", ":"), allow_nan=False).encode()
     except (TypeError, ValueError) as exc:
         raise failure(f"The data to send cannot be written as JSON: {exc}.", retryable=False) from exc
+    for name, value in (extra_headers or {}).items():
+        if not _HEADER_NAME.fullmatch(name) or not _HEADER_VALUE.fullmatch(value):
+            raise failure(f"The header {name[:60]!r} cannot be sent: use plain ASCII text.", retryable=False)
 
     headers = {
-        **(extra_headers or {}),
+        **{name: value for name, value in (extra_headers or {}).items() if name.lower() not in _OURS},
         **_signature_headers(secret=secret, message_id=message_id, payload=payload),
         "Idempotency-Key": idempotency_key,
         "Content-Type": "application/json",
@@ -135,6 +148,8 @@ def action_call(
             status, parsed = _read_answer(response, failure)
     except TargetRefused as exc:
         raise failure(exc.reason, retryable=False) from exc
+    except httpx.LocalProtocolError as exc:  # we could not write a valid request: trying again won't help
+        raise failure(f"The request could not be sent: {exc}.", retryable=False) from exc
     except httpx.TimeoutException as exc:
         raise failure(f"No answer within {timeout_seconds:g} s.", retryable=True) from exc
     except httpx.TransportError as exc:  # connection refused or reset, TLS failure, bad HTTP

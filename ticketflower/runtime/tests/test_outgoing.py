@@ -320,14 +320,25 @@ def test_the_idempotency_key_is_sent() -> None:
     assert hook.seen[0].headers["Idempotency-Key"] == "ticket-9-task-approve"
 
 
-def test_extra_headers_are_sent_but_cannot_replace_the_signature() -> None:
-    extra = {"X-Api-Key": "k-123", "webhook-signature": "v1,forged", "Content-Type": "text/plain"}
+def test_extra_headers_are_sent_but_cannot_replace_ours_in_any_case() -> None:
+    extra = {"X-Api-Key": "k-123", "Webhook-Signature": "v1,forged", "content-type": "text/plain"}
     with endpoint(reply_json({})) as hook:
         call(hook.url, extra_headers=extra)
     [seen] = hook.seen
     assert seen.headers["X-Api-Key"] == "k-123"
     assert seen.headers["Content-Type"] == "application/json"
     assert Webhook(SECRET).verify(seen.body, seen.headers) == BODY
+
+
+@pytest.mark.parametrize(
+    "extra", [{"X-Note": "one\r\nX-Injected: two"}, {"X-Name": "Zoë"}, {"Bad Name": "x"}]
+)
+def test_an_extra_header_that_is_not_plain_text_fails_for_good_without_sending(extra: dict[str, str]) -> None:
+    with endpoint(reply_json({})) as hook:
+        failure = failure_of(hook.url, extra_headers=extra)
+    assert failure.reason.endswith("cannot be sent: use plain ASCII text.")
+    assert not failure.retryable
+    assert hook.seen == []
 
 
 def test_the_docs_verification_example_accepts_a_real_request() -> None:

@@ -235,6 +235,12 @@ EXPRESSION_MEMORY_LIMIT_MB = env.int("EXPRESSION_MEMORY_LIMIT_MB", default=512)
 EXPRESSION_CHECK_TIME_LIMIT = env.float("EXPRESSION_CHECK_TIME_LIMIT", default=1.5)
 EXPRESSION_WORKERS = env.int("EXPRESSION_WORKERS", default=2)
 
+# HTTP actions (ticketflower/runtime/outgoing.py, docs/actions.md): the most of an endpoint's
+# answer that is read, and whether loopback addresses (127.0.0.0/8, ::1) may be called. Every
+# other non-public address is always refused; loopback is for development and tests only.
+ACTION_RESPONSE_MAX_BYTES = env.int("ACTION_RESPONSE_MAX_BYTES", default=1024 * 1024)
+ACTIONS_ALLOW_LOOPBACK = env.bool("ACTIONS_ALLOW_LOOPBACK", default=False)
+
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = env.str("TIME_ZONE", default="UTC")
 USE_I18N = True

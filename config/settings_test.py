@@ -12,6 +12,8 @@ os.environ.setdefault("SECURE_HSTS_SECONDS", "0")
 os.environ.setdefault("EMBEDDED_DB_NAME", "ticketflower_test_main")
 # Live-server threads must not keep connections open, or the test database cannot be dropped.
 os.environ.setdefault("CONN_MAX_AGE", "0")
+# HTTP actions call test servers on 127.0.0.1; the guard's tests turn this off where they need to.
+os.environ.setdefault("ACTIONS_ALLOW_LOOPBACK", "true")
 
 from config.settings import *  # noqa: F403
 

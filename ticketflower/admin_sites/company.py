@@ -10,17 +10,22 @@ from django.contrib import admin, messages
 from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.urls import reverse
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
-from unfold.decorators import display
+from unfold.decorators import action, display
 from unfold.widgets import UnfoldAdminCheckboxSelectMultipleWidget, UnfoldAdminPasswordWidget
 
 from ticketflower.accounts import services as account_services
 from ticketflower.accounts.models import User, normalize_email
 from ticketflower.accounts.selectors import company_users, email_is_taken, has_other_active_admin
 from ticketflower.admin_sites.dashboards import company_dashboard
+from ticketflower.admin_sites.design import confirm_page
 from ticketflower.admin_sites.resources import CompanyRoleResource, UserExportResource
 from ticketflower.tenancy import services as tenancy_services
+from ticketflower.tenancy.access import get_owned_or_404
 from ticketflower.tenancy.admin import (
     TenantAdminSite,
     TenantExportMixin,
@@ -44,19 +49,77 @@ class CompanySite(TenantAdminSite):
 company_site = CompanySite(name="company")
 
 
+MASKED_SECRET = "whsec_" + "•" * 16
+
+
 @admin.register(Company, site=company_site)
 class CompanyProfileAdmin(TenantModelAdmin):
-    """The company's own profile (the scoped manager shows no other company)."""
+    """The company's own profile (the scoped manager shows no other company).
+
+    The signing secret is shown masked, with a button that reveals it; only company admins
+    reach this site. It is never edited by hand, only rotated.
+    """
 
     allowed = frozenset({"view", "change"})
     list_display = ["name", "created_at"]
-    fields = ["name", "restrict_definitions", "created_at"]
-    readonly_fields = ["created_at"]
+    fieldsets = [
+        (None, {"fields": ["name", "restrict_definitions", "created_at"]}),
+        (
+            _("HTTP actions"),
+            {
+                "fields": ["action_max_attempts", "signing_secret"],
+                "description": _(
+                    "Every request an HTTP action sends is signed with this secret (Standard Webhooks), "
+                    "so the receiving service can check it came from TicketFlower."
+                ),
+            },
+        ),
+    ]
+    readonly_fields = ["created_at", "signing_secret"]
+    actions_detail = ["rotate_secret_detail"]
+
+    class Media:
+        js = ["admin_sites/secret_reveal.js"]
+
+    @display(description=_("signing secret"))
+    def signing_secret(self, obj: Company) -> SafeString:
+        return format_html(
+            '<code id="signing-secret" data-testid="signing-secret" data-secret="{}" data-masked="{}">'
+            "{}</code> "
+            '<button type="button" class="ml-2 underline" data-secret-reveal aria-controls="signing-secret" '
+            'aria-pressed="false" data-reveal-label="{}" data-hide-label="{}">{}</button>',
+            obj.webhook_secret,
+            MASKED_SECRET,
+            MASKED_SECRET,
+            _("Reveal"),
+            _("Hide"),
+            _("Reveal"),
+        )
 
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
         tenancy_services.company_update(
-            actor=cast(User, request.user), name=obj.name, restrict_definitions=obj.restrict_definitions
+            actor=cast(User, request.user),
+            name=obj.name,
+            restrict_definitions=obj.restrict_definitions,
+            action_max_attempts=obj.action_max_attempts,
         )
+
+    @action(
+        description=_("Rotate signing secret"), url_path="rotate-secret", icon="key", permissions=["change"]
+    )
+    def rotate_secret_detail(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        company = get_owned_or_404(Company, pk=object_id)
+        if request.method != "POST":
+            detail = _(
+                "A new secret signs every request from now on and the current one stops working at once: "
+                "update the services that check the signature right after."
+            )
+            return confirm_page(self, request, company, _("Rotate the signing secret?"), detail=detail)
+        tenancy_services.company_webhook_secret_rotate(actor=cast(User, request.user))
+        messages.success(
+            request, _("New signing secret made. Give it to the services that receive your actions.")
+        )
+        return HttpResponseRedirect(reverse("company:tenancy_company_change", args=[company.pk]))
 
 
 class UserForm(forms.ModelForm):  # type: ignore[type-arg]

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import base64
+import secrets
 from typing import Any, ClassVar
 
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils.translation import gettext_lazy as _
@@ -14,8 +17,17 @@ from ticketflower.tenancy.context import CrossCompanyWrite, current_company
 from ticketflower.tenancy.managers import CompanyScopedManager
 
 
+def new_webhook_secret() -> str:
+    """A Standard Webhooks signing secret: "whsec_" and 32 random bytes in base64."""
+    return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
+
+
 class Company(models.Model):
-    """A customer of TicketFlower. Everything its people make belongs to it."""
+    """A customer of TicketFlower. Everything its people make belongs to it.
+
+    `webhook_secret` signs every request its HTTP actions send (docs/actions.md); only the
+    company's admins see it, and rotating it is `company_webhook_secret_rotate`.
+    """
 
     name = models.CharField(_("name"), max_length=255)
     restrict_definitions = models.BooleanField(
@@ -24,6 +36,18 @@ class Company(models.Model):
         help_text=_(
             "On: a workflow designer may change a workflow (with its tasks and ticket types) only "
             "if they created it or were given the right on its Permissions page."
+        ),
+    )
+    webhook_secret = models.CharField(
+        _("signing secret"), max_length=100, default=new_webhook_secret, editable=False
+    )
+    action_max_attempts = models.PositiveSmallIntegerField(
+        _("HTTP action attempts"),
+        default=5,
+        validators=[MinValueValidator(1), MaxValueValidator(20)],
+        help_text=_(
+            "How many times a failing HTTP action is tried before it stops in ERROR (1 to 20). "
+            "Waits between tries grow, from seconds to minutes."
         ),
     )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
@@ -35,6 +59,12 @@ class Company(models.Model):
     class Meta:
         verbose_name = _("company")
         verbose_name_plural = _("companies")
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(action_max_attempts__gte=1, action_max_attempts__lte=20),
+                name="tenancy_company_action_max_attempts_range",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.name

@@ -723,7 +723,7 @@ def _action_send(call: _Call) -> bool:
             url=call.spec["action_url"],
             body=call.body,
             secret=company.webhook_secret,
-            message_id=f"{task.idempotency_key}-{task.attempts}",
+            message_id=str(task.idempotency_key),  # the same message, however often it is tried
             idempotency_key=str(task.idempotency_key),
             timeout_seconds=float(call.spec.get("timeout_seconds") or 30),
         )

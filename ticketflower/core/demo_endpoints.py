@@ -29,7 +29,7 @@ def demo_url(action_url: str) -> str:
     """The demo's stand-in for one of the sample bundles' action URLs (others unchanged)."""
     for host, local in DEMO_HOSTS.items():
         if action_url.startswith(host + "/"):
-            return settings.PUBLIC_BASE_URL + local + action_url[len(host) :]
+            return str(settings.PUBLIC_BASE_URL) + local + action_url[len(host) :]
     return action_url
 
 
@@ -69,7 +69,10 @@ def courier_bookings(request: HttpRequest) -> JsonResponse:
     reference = str(body.get("reference") or "parcel")
     tracking = "TRK-" + hashlib.sha256(reference.encode()).hexdigest()[:10].upper()
     pickup = datetime.datetime.now(datetime.UTC).replace(microsecond=0) + datetime.timedelta(hours=2)
-    confirmation = {"tracking": tracking, "pickup_at": pickup.isoformat().replace("+00:00", "Z")}
+    confirmation: dict[str, Any] = {
+        "tracking": tracking,
+        "pickup_at": pickup.isoformat().replace("+00:00", "Z"),
+    }
     jobs.demo_callback.configure(schedule_in={"seconds": CALLBACK_DELAY_SECONDS}).defer(
         url=callback, body=confirmation
     )

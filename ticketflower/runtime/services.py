@@ -157,9 +157,8 @@ def _set_run_status(
     )
     if not updated:
         current = WorkflowInstance.objects.filter(pk=run.pk).values_list("status", flat=True).first()
-        raise WrongState(
-            f"The ticket is {str(WorkflowStatus(current).label).lower()}, so this does not apply."
-        )
+        label = str(WorkflowStatus(current or run.status).label).lower()
+        raise WrongState(f"The ticket is {label}, so this does not apply.")
     run.status = to
     for name, value in changes.items():
         setattr(run, name, value)
@@ -210,7 +209,7 @@ def ticket_submit(*, ticket_type: ReleaseTicketType, submitted_by: User, data: A
             run = WorkflowInstance.objects.create(
                 release=release, data=data, status=WorkflowStatus.IN_PROGRESS
             )
-            ticket = TicketInstance.objects.create(
+            ticket: TicketInstance = TicketInstance.objects.create(
                 ticket_type=ticket_type, workflow_instance=run, data=data, created_by=submitted_by
             )
             run.ticket = ticket
@@ -230,7 +229,7 @@ def _enter(run: WorkflowInstance, spec: engine.TaskSpec) -> TaskInstance:
         )
         raise _Stopped
     role_name = spec.get("worker_role")
-    task = TaskInstance.objects.create(
+    task: TaskInstance = TaskInstance.objects.create(
         workflow_instance=run,
         task_key=spec["key"],
         title=spec["title"],

@@ -1,5 +1,6 @@
 """HTTP actions end to end: a real job worker process calls real loopback endpoints."""
 
+import itertools
 from typing import Any
 
 import pytest
@@ -47,7 +48,7 @@ def order_bundle(*tasks: dict[str, Any]) -> dict[str, Any]:
             ],
             "tasks": list(tasks),
             "transitions": [{"from": None, "to": keys[0]}]
-            + [{"from": a, "to": b} for a, b in zip(keys, keys[1:], strict=False)],
+            + [{"from": a, "to": b} for a, b in itertools.pairwise(keys)],
         },
         "ticket_types": [{"title": "Order something", "fields": [{"field": "item"}]}],
     }
@@ -65,7 +66,10 @@ def submit(tenant: Tenant, *tasks: dict[str, Any]) -> TicketInstance:
 
 def task_of(ticket: TicketInstance, key: str = "place") -> TaskInstance:
     with company_context(ticket.company):
-        return TaskInstance.objects.get(workflow_instance=ticket.workflow_instance_id, task_key=key)
+        task: TaskInstance = TaskInstance.objects.get(
+            workflow_instance=ticket.workflow_instance_id, task_key=key
+        )
+        return task
 
 
 def run_of(ticket: TicketInstance) -> Any:

@@ -10,7 +10,7 @@ from tests.factories import make_user
 from ticketflower.accounts.models import User
 from ticketflower.definitions.services import bundle_import, workflow_publish
 from ticketflower.runtime import services
-from ticketflower.runtime.models import EventKind, TaskStatus, TicketEvent, WorkflowStatus
+from ticketflower.runtime.models import EventKind, TaskStatus, TicketEvent, TicketInstance, WorkflowStatus
 from ticketflower.runtime.services import DataInvalid, WrongState
 from ticketflower.tenancy.context import company_context
 from ticketflower.tenancy.models import SystemRole
@@ -20,19 +20,19 @@ from .workflows import current, publish, review_bundle, tasks_of
 pytestmark = pytest.mark.django_db
 
 
-def submit(tenant: Tenant, **data: object) -> services.TicketInstance:
+def submit(tenant: Tenant, **data: object) -> TicketInstance:
     ticket_type = publish(tenant.designer, review_bundle())
     return services.ticket_submit(
         ticket_type=ticket_type, submitted_by=tenant.member, data={"item": "Desk", **data}
     )
 
 
-def events(ticket: services.TicketInstance) -> list[str]:
+def events(ticket: TicketInstance) -> list[str]:
     with company_context(ticket.company):
         return list(TicketEvent.objects.filter(ticket=ticket).values_list("kind", flat=True))
 
 
-def run_status(ticket: services.TicketInstance) -> str:
+def run_status(ticket: TicketInstance) -> str:
     with company_context(ticket.company):
         ticket.workflow_instance.refresh_from_db()  # type: ignore[union-attr]
         return ticket.workflow_instance.status  # type: ignore[union-attr]
@@ -70,7 +70,7 @@ def test_invalid_data_is_refused_by_field_and_nothing_is_written(
         services.ticket_submit(ticket_type=ticket_type, submitted_by=tenant_a.member, data=data)
     assert field in refused.value.errors
     with company_context(tenant_a.company):
-        assert not services.TicketInstance.objects.exists()
+        assert not TicketInstance.objects.exists()
         assert not ProcrastinateJob.objects.exists()
 
 
@@ -112,7 +112,7 @@ def test_the_jobs_of_a_submission_vanish_with_its_transaction(tenant_a: Tenant) 
 # --- people's tasks -----------------------------------------------------------------------------
 
 
-def worker_of(ticket: services.TicketInstance) -> User:
+def worker_of(ticket: TicketInstance) -> User:
     task = current(ticket)
     assert task.assigned_to is not None
     return task.assigned_to

@@ -232,6 +232,8 @@ class TaskForm(forms.ModelForm):  # type: ignore[type-arg]
         self.claimed = claimed
         if "assignment" in self.fields:  # a post without it keeps the task's (Django skips omitted defaults)
             self.fields["assignment"].required = False
+        if "worker_role" in self.fields:
+            self.fields["worker_role"].empty_label = _("Any task worker")  # type: ignore[attr-defined]
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}

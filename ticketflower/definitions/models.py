@@ -32,8 +32,8 @@ class TaskType(models.TextChoices):
 class Assignment(models.TextChoices):
     """How a FORM task finds the person who does it (the engine reads it from the release)."""
 
-    AUTO = "auto", _("Automatic: the eligible worker with the fewest open tasks")
-    POOL = "pool", _("Pool: an eligible worker claims it")
+    AUTO = "auto", _("Auto")
+    POOL = "pool", _("Pool")
 
 
 class Definition(CompanyOwnedModel):
@@ -169,7 +169,10 @@ class TaskDefinition(Definition):
         max_length=8,
         choices=Assignment.choices,
         default=Assignment.AUTO,
-        help_text=_("Form tasks: how the task reaches one of the task workers the worker role allows."),
+        help_text=_(
+            "Form tasks: Auto gives the task to the eligible available task worker with the "
+            "fewest open tasks; Pool lets the eligible task workers see it until one claims it."
+        ),
     )
     # SET_NULL: deleting a role empties it in the draft; a release keeps the role's name.
     worker_role = models.ForeignKey(

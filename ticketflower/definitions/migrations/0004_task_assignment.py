@@ -18,7 +18,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='taskdefinition',
             name='assignment',
-            field=models.CharField(choices=[('auto', 'Automatic: the eligible worker with the fewest open tasks'), ('pool', 'Pool: an eligible worker claims it')], default='auto', help_text='Form tasks: how the task reaches one of the task workers the worker role allows.', max_length=8, verbose_name='assignment'),
+            field=models.CharField(choices=[('auto', 'Auto'), ('pool', 'Pool')], default='auto', help_text='Form tasks: Auto gives the task to the eligible available task worker with the fewest open tasks; Pool lets the eligible task workers see it until one claims it.', max_length=8, verbose_name='assignment'),
         ),
         migrations.AddField(
             model_name='taskdefinition',

@@ -65,8 +65,17 @@ def make_company_role(company: Company, name: str, description: str = "") -> Com
 BUNDLES = Path(__file__).resolve().parents[1] / "fixtures" / "bundles"
 
 
-def load_bundle(name: str) -> dict[str, Any]:
-    return bundle_parse((BUNDLES / name).read_text(), filename=name)
+def load_bundle(name: str, *, role: str | None = None) -> dict[str, Any]:
+    """A sample bundle; with `role`, every company role it names (who submits, who works) is that one."""
+    bundle = bundle_parse((BUNDLES / name).read_text(), filename=name)
+    if role is not None:
+        for task in bundle["workflow"]["tasks"]:
+            if task.get("worker_role"):
+                task["worker_role"] = role
+        for ticket_type in bundle.get("ticket_types") or []:
+            if ticket_type.get("allowed_roles"):
+                ticket_type["allowed_roles"] = [role]
+    return bundle
 
 
 def make_workflow(designer: User, bundle_name: str = "it-equipment-request.yaml") -> WorkflowDefinition:

@@ -99,6 +99,7 @@ def hostile_data(victim: Tenant) -> dict[str, Any]:
         "ticket_definition": first["ticketdefinition"],
         "ticket_type": first["releasetickettype"],
         "allowed_roles": victim.role.pk,
+        "worker_role": victim.role.pk,
         "replace": first["workflowdefinition"],
         "release": first["workflowrelease"],
         "permissions": ["change_workflowdefinition", "delete_workflowdefinition"],

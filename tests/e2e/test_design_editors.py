@@ -113,6 +113,7 @@ def show_graph_on_a_workflow_page(page: Page, live_server: LiveServer, sample: s
     """The sample's graph placed at the top of its workflow's change page on the design site."""
     tenant = in_db_thread(lambda: make_tenant("Alpha Florists"))
     in_db_thread(lambda: make_company_role(tenant.company, "Staff"))  # the purchase order's submitters
+    in_db_thread(lambda: make_company_role(tenant.company, "Finance"))  # and its approvers
     workflow = in_db_thread(lambda: make_workflow(tenant.designer, f"{sample}.yaml"))
     page.emulate_media(color_scheme="dark" if theme == "dark" else "light")
     log_in(page, live_server.url, tenant.designer.email)

@@ -2,9 +2,9 @@
 
 `make_work` builds the same things for either company — a workflow uploaded from a sample
 bundle and edited (draft revisions with comments), two publications and a rollback (release
-notes), a role link, a running and a finished ticket (ticket, run and task data), a file —
-so every page A can open has a counterpart aimed at B. For B the bundle is rewritten first
-(`mark_bundle`): free text gets "Bravo …", identifiers (task keys, field names) get "bravo_",
+notes), a role link, a task only that role works on, a running and a finished ticket (ticket,
+run and task data), a file — so every page A can open has a counterpart aimed at B. For B
+the bundle is rewritten first (`mark_bundle`): free text gets "Bravo …", identifiers (task keys, field names) get "bravo_",
 and everything that refers to them (transitions, conditions, schemas, ticket-type fields)
 follows, so the bundle still validates and publishes.
 
@@ -36,7 +36,7 @@ MARKER = "bravo"  # B's company name and e-mail domain carry it too ("Bravo Bake
 SAMPLE_BUNDLE = "it-equipment-request.yaml"
 
 # Bundle values that are names from a fixed list (types, formats), not text anyone typed.
-_FIXED = {"type", "format", "task_type"}
+_FIXED = {"type", "format", "task_type", "assignment"}
 _DATA_REFERENCE = re.compile(r"\bdata\.([a-z][a-z0-9_]*)")
 
 
@@ -128,6 +128,8 @@ def mark_bundle(bundle: dict[str, Any], role_name: str, marker: str = MARKER) ->
 def make_work(tenant: Tenant, *, marker: str | None = None) -> WorkflowDefinition:
     """The company's workflow, releases, tickets and a file; with `marker`, every text of them marked."""
     bundle = load_bundle(SAMPLE_BUNDLE)
+    # Who works on the first task: a role reference of the task (B's role carries the marker).
+    bundle["workflow"]["tasks"][0].update(worker_role=tenant.role.name, assignment="pool")
     if marker:
         bundle = mark_bundle(bundle, tenant.role.name, marker)
 

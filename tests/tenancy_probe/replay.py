@@ -55,6 +55,7 @@ HINTS: dict[str, list[type[models.Model]]] = {
     "role": [CompanyRole],
     "roles": [CompanyRole],
     "allowed_roles": [CompanyRole],
+    "worker_role": [CompanyRole],
     "company_roles": [CompanyRole],
     "assigned_to": [User],
     "user": [User],

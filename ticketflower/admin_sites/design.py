@@ -225,11 +225,15 @@ class TaskForm(forms.ModelForm):  # type: ignore[type-arg]
 
     class Meta:
         model = TaskDefinition
-        fields = ["workflow", "key", "title", "task_type"]
+        fields = ["workflow", "key", "title", "task_type", "assignment", "worker_role"]
 
     def __init__(self, *args: Any, claimed: set[str] | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.claimed = claimed
+        if "assignment" in self.fields:  # a post without it keeps the task's (Django skips omitted defaults)
+            self.fields["assignment"].required = False
+        if "worker_role" in self.fields:
+            self.fields["worker_role"].empty_label = _("Any task worker")  # type: ignore[attr-defined]
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
@@ -279,7 +283,7 @@ class TaskInline(TenantTabularInline):
     model = TaskDefinition
     form = TaskForm
     formset = TaskFormSet
-    fields = ["key", "title", "task_type"]
+    fields = ["key", "title", "task_type", "assignment", "worker_role"]
     extra = 0
     show_change_link = True
 
@@ -838,13 +842,14 @@ class WorkflowReleaseAdmin(TenantModelAdmin):
 class TaskAdmin(TenantImportExportMixin, _DefinitionAdmin):
     resource_classes = [TaskResource]
     form = TaskForm
-    list_display = ["title", "key", "workflow", "task_type", "updated_at"]
+    list_display = ["title", "key", "workflow", "task_type", "assignment", "worker_role", "updated_at"]
     list_filter = ["task_type", "workflow"]
     search_fields = ["title", "key", "description"]
-    list_select_related = ["workflow"]
+    list_select_related = ["workflow", "worker_role"]
     readonly_fields = ["created_by", "created_at", "updated_at"]
     fieldsets = [
         (None, {"fields": ["workflow", "title", "key", "task_type", "description"]}),
+        (_("Who does it"), {"fields": ["assignment", "worker_role"]}),
         (_("Data"), {"fields": ["input_schema", "output_schema"]}),
         (
             _("HTTP action"),

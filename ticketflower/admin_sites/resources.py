@@ -49,6 +49,24 @@ class WorkflowResource(_DefinitionResource):
         clean_model_instances = True
 
 
+class RoleNameWidget(widgets.ForeignKeyWidget):
+    """One company role by name, whatever its case; empty is none, an unknown name a row error."""
+
+    def __init__(self) -> None:
+        super().__init__(CompanyRole, field="name")
+
+    def clean(self, value: Any, row: Any = None, **kwargs: Any) -> CompanyRole | None:
+        name = str(value or "").strip()
+        if not name:
+            return None
+        role = CompanyRole.objects.filter(name__iexact=name).first()
+        if role is None:
+            raise ValueError(
+                f"Unknown company role “{name}”. Create it on the company site first, or correct the name."
+            )
+        return role
+
+
 class TaskResource(_DefinitionResource):
     natural_keys = ("workflow", "key")
     workflow = fields.Field(
@@ -56,6 +74,7 @@ class TaskResource(_DefinitionResource):
         column_name="workflow",
         widget=widgets.ForeignKeyWidget(WorkflowDefinition, "title"),
     )
+    worker_role = fields.Field(attribute="worker_role", column_name="worker_role", widget=RoleNameWidget())
 
     class Meta:
         model = TaskDefinition
@@ -69,6 +88,8 @@ class TaskResource(_DefinitionResource):
             "output_schema",
             "action_url",
             "timeout_seconds",
+            "assignment",
+            "worker_role",
             "input_transform",
             "output_transform",
             "edit_layout",

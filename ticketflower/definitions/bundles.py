@@ -6,6 +6,7 @@ primary key, so it moves between companies unchanged.
 docs/bundle-format.md specifies it.
 """
 
+import copy
 import hashlib
 import json
 from typing import Any
@@ -39,6 +40,10 @@ TASK_FIELDS = (
     "output_transform",
     "timeout_seconds",
 )
+
+# Who works on a task, as every exported and published task spells it out: the engine reads
+# `task["assignment"]` and `task["worker_role"]` (a company role's name) without a fallback.
+ASSIGNMENT_DEFAULTS: dict[str, Any] = {"assignment": "auto", "worker_role": None}
 
 
 class BundleSyntaxError(ValueError):
@@ -119,9 +124,25 @@ def bundle_sha256(bundle: dict[str, Any]) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
+def bundle_with_defaults(bundle: dict[str, Any]) -> dict[str, Any]:
+    """A copy of `bundle` whose every task names its assignment and worker role.
+
+    Bundles written before tasks had them (older releases, files) leave them out; defaults
+    added here make them read, compare and publish like a bundle exported today.
+    """
+    complete = copy.deepcopy(bundle)
+    workflow = complete.get("workflow")
+    tasks = workflow.get("tasks") if isinstance(workflow, dict) else None
+    for task in tasks if isinstance(tasks, list) else []:
+        if isinstance(task, dict):
+            for name, default in ASSIGNMENT_DEFAULTS.items():
+                task.setdefault(name, default)
+    return complete
+
+
 def workflow_bundle(workflow: WorkflowDefinition) -> dict[str, Any]:
     """The bundle of a saved workflow, with the ticket types that use it."""
-    tasks = list(workflow.tasks.order_by("pk"))
+    tasks = list(workflow.tasks.select_related("worker_role").order_by("pk"))
     keys = {task.pk: task.key for task in tasks}
     transitions = workflow.transitions.all()  # Meta.ordering: the start first, then source and priority
     ticket_types = workflow.ticket_types.prefetch_related("allowed_roles").order_by("title", "pk")
@@ -151,6 +172,8 @@ def workflow_bundle(workflow: WorkflowDefinition) -> dict[str, Any]:
 def _task(task: TaskDefinition) -> dict[str, Any]:
     data = {name: getattr(task, name) for name in TASK_FIELDS}
     data["type"] = task.task_type
+    data["assignment"] = task.assignment
+    data["worker_role"] = task.worker_role.name if task.worker_role else None
     return data
 
 

@@ -29,6 +29,13 @@ class TaskType(models.TextChoices):
     ASYNC_ACTION = "ASYNC_ACTION", _("Async action (call out, wait for a callback)")
 
 
+class Assignment(models.TextChoices):
+    """How a FORM task finds the person who does it (the engine reads it from the release)."""
+
+    AUTO = "auto", _("Auto")
+    POOL = "pool", _("Pool")
+
+
 class Definition(CompanyOwnedModel):
     """What every definition has: a title, notes, references and an author."""
 
@@ -156,6 +163,27 @@ class TaskDefinition(Definition):
         help_text=_("JSON-e template turning the response (or callback) into the task's output."),
     )
     timeout_seconds = models.PositiveIntegerField(_("timeout (seconds)"), null=True, blank=True)
+    # Who works on a FORM task; action tasks run by themselves and leave both at their defaults.
+    assignment = models.CharField(
+        _("assignment"),
+        max_length=8,
+        choices=Assignment.choices,
+        default=Assignment.AUTO,
+        help_text=_(
+            "Form tasks: Auto gives the task to the eligible available task worker with the "
+            "fewest open tasks; Pool lets the eligible task workers see it until one claims it."
+        ),
+    )
+    # SET_NULL: deleting a role empties it in the draft; a release keeps the role's name.
+    worker_role = models.ForeignKey(
+        CompanyRole,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="worker_tasks",
+        verbose_name=_("worker role"),
+        help_text=_("Form tasks: only task workers holding this company role may do it. Empty: every one."),
+    )
 
     class Meta:
         verbose_name = _("task")
@@ -169,7 +197,7 @@ class TaskDefinition(Definition):
             ),
             company_key("definitions_task"),
             parent_key("definitions_task", "workflow"),
-            *same_company("definitions_task", "workflow", "created_by"),
+            *same_company("definitions_task", "workflow", "created_by", "worker_role"),
         ]
 
     def __str__(self) -> str:

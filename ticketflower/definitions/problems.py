@@ -28,6 +28,8 @@ WORDS = {
     "output_schema": "output schema",
     "action_url": "action URL",
     "timeout_seconds": "timeout",
+    "assignment": "assignment",
+    "worker_role": "worker role",
     "input_transform": "input transform",
     "output_transform": "output transform",
     "condition": "condition",

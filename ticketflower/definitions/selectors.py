@@ -7,7 +7,12 @@ from typing import Any
 from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
 
 from ticketflower.accounts.models import User
-from ticketflower.definitions.bundles import bundle_dump, bundle_sha256, workflow_bundle
+from ticketflower.definitions.bundles import (
+    bundle_dump,
+    bundle_sha256,
+    bundle_with_defaults,
+    workflow_bundle,
+)
 from ticketflower.definitions.models import ReleaseTicketType, WorkflowDefinition, WorkflowRelease
 from ticketflower.definitions.validation import Problem, bundle_warnings, validate_bundle
 
@@ -72,11 +77,15 @@ def draft_state(workflow: WorkflowDefinition) -> DraftState:
 def bundle_diff(
     before: dict[str, Any], after: dict[str, Any], *, before_name: str, after_name: str
 ) -> list[str]:
-    """A unified diff of two bundles as their JSON text, line by line."""
+    """A unified diff of two bundles as their JSON text, line by line.
+
+    A task that leaves out its assignment or worker role (a bundle written before tasks had
+    them) reads as having the defaults, so only real changes show.
+    """
     return list(
         difflib.unified_diff(
-            bundle_dump(before).splitlines(),
-            bundle_dump(after).splitlines(),
+            bundle_dump(bundle_with_defaults(before)).splitlines(),
+            bundle_dump(bundle_with_defaults(after)).splitlines(),
             fromfile=before_name,
             tofile=after_name,
             lineterm="",

@@ -25,8 +25,14 @@ from guardian.shortcuts import assign_perm, get_objects_for_user
 from reversion.models import Revision, Version
 
 from ticketflower.accounts.models import User
-from ticketflower.definitions.bundles import TASK_FIELDS, bundle_sha256, workflow_bundle
+from ticketflower.definitions.bundles import (
+    TASK_FIELDS,
+    bundle_sha256,
+    bundle_with_defaults,
+    workflow_bundle,
+)
 from ticketflower.definitions.models import (
+    Assignment,
     ReleaseTicketType,
     TaskDefinition,
     TicketDefinition,
@@ -190,6 +196,15 @@ def role_problems(bundle: dict[str, Any]) -> list[Problem]:
     """Company roles a bundle names that the company does not have."""
     known = {name.lower() for name in CompanyRole.objects.values_list("name", flat=True)}
     problems = []
+    for index, task in enumerate(bundle["workflow"].get("tasks") or []):
+        name = task.get("worker_role")
+        if isinstance(name, str) and name and name.lower() not in known:  # other values: validation's
+            problems.append(
+                Problem(
+                    f"workflow.tasks[{index}].worker_role",
+                    f"Unknown company role {name!r}: create it in the company site first.",
+                )
+            )
     for index, ticket_type in enumerate(bundle.get("ticket_types") or []):
         for r_index, name in enumerate(ticket_type.get("allowed_roles") or []):
             if not isinstance(name, str) or name.lower() not in known:
@@ -247,6 +262,7 @@ def _import(
     workflow.save()
     (result.updated if into else result.created).append(f"workflow “{workflow.title}”")
 
+    roles = {role.name.lower(): role for role in CompanyRole.objects.all()}
     existing = {task.key: task for task in workflow.tasks.all()} if into else {}
     tasks: dict[str, TaskDefinition] = {}
     for task_spec in spec.get("tasks") or []:
@@ -258,6 +274,9 @@ def _import(
             value = task_spec.get(name)
             setattr(task, name, copy.deepcopy(TASK_DEFAULTS[name]) if value is None else value)
         task.task_type = task_spec["type"]
+        task.assignment = task_spec.get("assignment") or Assignment.AUTO
+        role_name = task_spec.get("worker_role")
+        task.worker_role = roles[role_name.lower()] if role_name else None
         task.save()
         tasks[task.key] = task
         (result.created if is_new else result.updated).append(f"task “{task.key}”")
@@ -277,7 +296,6 @@ def _import(
         task.delete()  # runs point at their release, never at draft tasks: nothing blocks this
         result.deleted.append(f"task “{key}”")
 
-    roles = {role.name.lower(): role for role in CompanyRole.objects.all()}
     current = {t.title.lower(): t for t in workflow.ticket_types.all()} if into else {}
     for ticket_spec in bundle.get("ticket_types") or []:
         ticket_type = current.pop(ticket_spec["title"].strip().lower(), None)
@@ -410,6 +428,9 @@ def _release_create(
     withdrawn: bool = False,
     draft_revision: Revision | None = None,
 ) -> WorkflowRelease:
+    # Every task of a release names its assignment and worker role, even when an earlier
+    # release's bundle (rolled back to) was written before tasks had them.
+    bundle = bundle_with_defaults(bundle)
     number = (workflow.releases.aggregate(n=Max("number"))["n"] or 0) + 1
     latest = Version.objects.get_for_object(workflow).order_by("-pk").first()
     release: WorkflowRelease = WorkflowRelease.objects.create(

@@ -38,6 +38,7 @@ from ticketflower.definitions.fields import KEY_PATTERN, NAME_PATTERN, FieldType
 
 TASK_TYPES = {"FORM", "SYNC_ACTION", "ASYNC_ACTION"}
 ACTION_TYPES = {"SYNC_ACTION", "ASYNC_ACTION"}
+ASSIGNMENTS = {"auto", "pool"}
 MAX_TIMEOUT_SECONDS = 3600
 
 
@@ -140,6 +141,8 @@ TASK_SHAPE = {
     "display_layout": (str, None, False),
     "action_url": (str, 2000, False),
     "timeout_seconds": (int, (1, MAX_TIMEOUT_SECONDS), False),
+    "assignment": (str, 16, False),
+    "worker_role": (str, 100, False),
 }
 TRANSITION_SHAPE = {
     "from": (str, 64, False),
@@ -341,6 +344,7 @@ def _check_task(task: dict[str, Any], fields: dict[str, dict[str, Any]], path: s
             )
         )
     problems += _check_ext_ref(task.get("ext_ref"), f"{path}.ext_ref")
+    problems += _check_assignment(task, path)
     for name in ("input_schema", "output_schema"):
         problems += _check_schema(task.get(name), fields, f"{path}.{name}")
     if task_type in ACTION_TYPES:
@@ -382,6 +386,33 @@ def _check_task(task: dict[str, Any], fields: dict[str, dict[str, Any]], path: s
             # an endpoint's response is not known before it answers.
             if exc.syntax or _names_unknown_root(str(exc), context):
                 problems.append(Problem(f"{path}.{name}", f"The transform does not work: {exc}"))
+    return problems
+
+
+def _check_assignment(task: dict[str, Any], path: str) -> list[Problem]:
+    """Who works on the task. Whether the worker role exists is the company's to say (services)."""
+    problems = []
+    assignment = task.get("assignment")
+    action = task.get("type") in ACTION_TYPES
+    if assignment is not None and assignment not in ASSIGNMENTS:
+        problems.append(
+            Problem(f"{path}.assignment", f"Unknown assignment {assignment!r}: use auto or pool.")
+        )
+    elif action and assignment not in (None, "auto"):
+        problems.append(
+            Problem(
+                f"{path}.assignment",
+                'Only form tasks are assigned to people: an action task runs by itself, so leave it "auto".',
+            )
+        )
+    if action and task.get("worker_role"):
+        problems.append(
+            Problem(
+                f"{path}.worker_role",
+                "Only form tasks are assigned to people: an action task runs by itself and takes no "
+                "worker role.",
+            )
+        )
     return problems
 
 

@@ -66,7 +66,13 @@ def version_bundle(version: Version) -> dict[str, Any]:
             "fields": data["fields"],
             "display_layout": data["display_layout"],
             "tasks": [
-                {**{name: task.get(name) for name in TASK_FIELDS}, "type": task["task_type"]}
+                {
+                    **{name: task.get(name) for name in TASK_FIELDS},
+                    "type": task["task_type"],
+                    # Revisions recorded before tasks had these hold neither: the defaults.
+                    "assignment": task.get("assignment") or "auto",
+                    "worker_role": _role_name(names, task.get("worker_role")),
+                }
                 for task in tasks
             ],
             "transitions": sorted(
@@ -88,12 +94,16 @@ def version_bundle(version: Version) -> dict[str, Any]:
                 "description": t["description"],
                 "ext_ref": t["ext_ref"],
                 "fields": t["fields"],
-                "allowed_roles": sorted(
-                    names.get(r, f"(deleted role {r})") for r in role_ids.get(t["id"], [])
-                ),
+                "allowed_roles": sorted(str(_role_name(names, r)) for r in role_ids.get(t["id"], [])),
                 "edit_layout": t["edit_layout"],
                 "display_layout": t["display_layout"],
             }
             for t in ticket_types
         ],
     }
+
+
+def _role_name(names: dict[int, str], role_id: int | None) -> str | None:
+    if role_id is None:
+        return None
+    return names.get(role_id, f"(deleted role {role_id})")

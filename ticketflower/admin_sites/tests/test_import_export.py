@@ -182,3 +182,64 @@ def test_titles_are_unique_per_company_in_forms_and_imports(
     assert preview.context["result"].has_validation_errors()
     assert "Your company already has a workflow called" in preview.content.decode()
     assert WorkflowDefinition.unscoped.filter(company=tenant_a.company).count() == 1
+
+
+def test_a_task_import_sets_who_works_on_it_by_role_name(client: Client, tenant_a: Tenant) -> None:
+    workflow = make_workflow(tenant_a.designer)
+    client.force_login(tenant_a.designer)
+    preview = import_csv(
+        client,
+        "design:definitions_taskdefinition_import",
+        f"workflow,key,title,task_type,assignment,worker_role\n{workflow.title},approve,Approve,FORM,pool,ALPHA STAFF\n",
+    )
+    assert not preview.context["result"].has_validation_errors()
+    done = client.post(
+        reverse("design:definitions_taskdefinition_process_import"),
+        {
+            "import_file_name": preview.context["confirm_form"]["import_file_name"].value(),
+            "original_file_name": "rows.csv",
+            "format": "0",
+            "resource": "0",
+        },
+    )
+    assert done.status_code == 302
+    with company_context(tenant_a.company):
+        approve = workflow.tasks.get(key="approve")
+    assert (approve.assignment, approve.worker_role) == ("pool", tenant_a.role)
+
+
+def test_an_unknown_worker_role_in_a_task_import_is_a_row_error(
+    client: Client, tenant_a: Tenant, tenant_b: Tenant
+) -> None:
+    workflow = make_workflow(tenant_a.designer)
+    client.force_login(tenant_a.designer)
+    preview = import_csv(
+        client,
+        "design:definitions_taskdefinition_import",
+        f"workflow,key,title,task_type,worker_role\n{workflow.title},approve,Approve,FORM,Bravo staff\n",
+    )
+    result = preview.context["result"]
+    assert [row.field_specific_errors for row in result.invalid_rows] == [
+        {
+            "worker_role": [
+                "Unknown company role “Bravo staff”. Create it on the company site first, or correct the name."
+            ]
+        }
+    ]
+    assert preview.context.get("confirm_form") is None  # nothing to confirm
+    with company_context(tenant_a.company):
+        assert workflow.tasks.get(key="approve").worker_role is None
+
+
+def test_a_task_export_names_the_worker_role(client: Client, tenant_a: Tenant) -> None:
+    workflow = make_workflow(tenant_a.designer)
+    with company_context(tenant_a.company):
+        workflow.tasks.filter(key="approve").update(worker_role=tenant_a.role, assignment="pool")
+    client.force_login(tenant_a.designer)
+    response = client.post(
+        reverse("design:definitions_taskdefinition_export"),
+        {"format": "0", "resource": "0", "export_items": []},
+    )
+    rows = response.content.decode().splitlines()
+    assert "assignment,worker_role" in rows[0]
+    assert any(",approve," in row and ",pool,Alpha staff," in row for row in rows[1:])

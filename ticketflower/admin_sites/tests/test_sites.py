@@ -1,5 +1,6 @@
 """The role sites do their jobs: designers version and revert, admins manage people, ticket admins reassign."""
 
+import re
 from typing import Any
 
 import pytest
@@ -8,9 +9,10 @@ from django.urls import reverse
 from reversion.models import Version
 
 from conftest import Tenant
-from tests.factories import make_release, make_ticket, make_workflow
+from tests.factories import make_company_role, make_release, make_ticket, make_workflow
 from ticketflower.accounts.models import User
 from ticketflower.admin_sites.fields_editor import fields_form_data
+from ticketflower.definitions.bundles import workflow_bundle
 from ticketflower.definitions.models import TaskDefinition, WorkflowDefinition, WorkflowRelease
 from ticketflower.runtime.models import TaskInstance
 from ticketflower.tenancy.context import company_context
@@ -381,3 +383,62 @@ def test_deleting_a_published_workflow_is_refused_with_the_reason(client: Client
     assert "IT equipment request #1" in page.text and not page.context["perms_lacking"]
     assert client.post(url, {"post": "yes"}).status_code == 200
     assert WorkflowDefinition.unscoped.filter(pk=workflow.pk).exists()
+
+
+# --- who works on a task ------------------------------------------------------------------------
+
+
+def role_options(html: str, name: str) -> list[str]:
+    """The labels of the options the page's <select name=...> offers, as a browser shows them."""
+    select = re.search(rf'<select name="{name}"[^>]*>(.*?)</select>', html, flags=re.DOTALL)
+    assert select is not None, name
+    return [
+        label
+        for value, label in re.findall(r'<option value="([^"]*)"[^>]*>([^<]*)</option>', select[1])
+        if value
+    ]
+
+
+def test_a_task_row_offers_only_the_companys_own_roles(
+    client: Client, tenant_a: Tenant, tenant_b: Tenant
+) -> None:
+    make_company_role(tenant_a.company, "Finance")
+    make_company_role(tenant_b.company, "Bravo finance")
+    workflow = make_workflow(tenant_a.designer)
+    client.force_login(tenant_a.designer)
+    page = client.get(reverse("design:definitions_workflowdefinition_change", args=[workflow.pk]))
+    html = page.content.decode()
+    for row in range(3):
+        assert role_options(html, f"tasks-{row}-worker_role") == ["Alpha staff", "Finance"]
+    assert "bravo" not in html.lower()
+    task_page = client.get(reverse("design:definitions_taskdefinition_add")).content.decode()
+    assert role_options(task_page, "worker_role") == ["Alpha staff", "Finance"]
+
+
+def test_a_task_row_refuses_another_companys_role(client: Client, tenant_a: Tenant, tenant_b: Tenant) -> None:
+    workflow = make_workflow(tenant_a.designer)
+    client.force_login(tenant_a.designer)
+    url = reverse("design:definitions_workflowdefinition_change", args=[workflow.pk])
+    response = client.post(url, change_form(workflow, **{"tasks-0-worker_role": str(tenant_b.role.pk)}))
+    assert response.status_code == 200
+    errors = response.context["inline_admin_formsets"][0].formset.errors[0]
+    assert errors["worker_role"] == [
+        "Select a valid choice. That choice is not one of the available choices."
+    ]
+    assert not TaskDefinition.unscoped.filter(worker_role__isnull=False).exists()
+
+
+def test_the_workflow_page_sets_who_works_on_a_task(client: Client, tenant_a: Tenant) -> None:
+    workflow = make_workflow(tenant_a.designer)
+    client.force_login(tenant_a.designer)
+    url = reverse("design:definitions_workflowdefinition_change", args=[workflow.pk])
+    changes = {"tasks-0-assignment": "pool", "tasks-0-worker_role": str(tenant_a.role.pk)}
+    response = client.post(url, change_form(workflow, **changes))
+    assert response.status_code == 302
+    with company_context(tenant_a.company):
+        workflow.refresh_from_db()
+        approve = workflow.tasks.get(key="approve")
+        draft = workflow_bundle(workflow)
+    assert (approve.assignment, approve.worker_role) == ("pool", tenant_a.role)
+    assert workflow.version == 2  # one recorded draft change
+    assert draft["workflow"]["tasks"][0]["worker_role"] == "Alpha staff"

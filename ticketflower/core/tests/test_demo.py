@@ -87,3 +87,19 @@ def test_load_demo_loads_the_demo_company_when_debug_is_on(settings: Settings) -
     call_command("load_demo", stdout=out)
     assert "Demo logins" in out.getvalue()
     assert User.unscoped.filter(email="admin@demo.ticketflower.test").exists()
+
+
+def test_the_demo_purchase_approval_goes_to_the_finance_role_a_task_worker_holds() -> None:
+    demo_company_load()
+    admin = User.unscoped.get(email="admin@demo.ticketflower.test")
+    with company_context(admin.company):  # type: ignore[arg-type]
+        release = WorkflowDefinition.objects.get(title="Purchase order").releases.get()
+        approval = release.bundle["workflow"]["tasks"][0]
+        finance = CompanyRole.objects.get(name=approval["worker_role"])
+        holders = list(finance.users.all())
+    assert (approval["key"], approval["assignment"], approval["worker_role"]) == (
+        "finance_approval",
+        "auto",
+        "Finance",
+    )
+    assert holders == [admin] and "task_worker" in admin.system_roles

@@ -1,3 +1,6 @@
+import json
+from typing import Any
+
 import pytest
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, connection, transaction
@@ -5,13 +8,15 @@ from django.db.models import RestrictedError
 from reversion.models import Version
 
 from conftest import Tenant
-from tests.factories import load_bundle, make_release, make_ticket, make_workflow
+from tests.factories import load_bundle, make_company_role, make_release, make_ticket, make_workflow
 from ticketflower.definitions import services
 from ticketflower.definitions.bundles import bundle_dump, bundle_parse, bundle_sha256, workflow_bundle
 from ticketflower.definitions.models import ReleaseImmutable, WorkflowDefinition, WorkflowRelease
 from ticketflower.definitions.selectors import current_release, draft_state, submittable_ticket_types
+from ticketflower.definitions.versioning import version_bundle
 from ticketflower.runtime.models import WorkflowInstance
 from ticketflower.tenancy.context import company_context
+from ticketflower.tenancy.models import CompanyRole
 
 pytestmark = pytest.mark.django_db
 
@@ -42,10 +47,13 @@ def test_a_dry_run_previews_and_writes_nothing(tenant_a: Tenant) -> None:
     result = services.bundle_import(
         actor=tenant_a.designer, bundle=load_bundle("purchase-order.yaml"), dry_run=True
     )
-    # The purchase order needs a "Staff" role that Alpha does not have: reported, nothing written.
-    assert [p.path for p in result.problems] == ["ticket_types[0].allowed_roles[0]"]
-    bundle = load_bundle("purchase-order.yaml")
-    bundle["ticket_types"][0]["allowed_roles"] = ["Alpha staff"]
+    # The purchase order needs "Finance" and "Staff" roles that Alpha does not have: reported,
+    # nothing written.
+    assert [p.path for p in result.problems] == [
+        "workflow.tasks[0].worker_role",
+        "ticket_types[0].allowed_roles[0]",
+    ]
+    bundle = load_bundle("purchase-order.yaml", role="Alpha staff")
     preview = services.bundle_import(actor=tenant_a.designer, bundle=bundle, dry_run=True)
     assert preview.ok and preview.workflow is None
     assert "workflow “Purchase order”" in preview.created and "task “place_order”" in preview.created
@@ -278,3 +286,147 @@ def test_odd_uploads_are_problems_not_crashes(tenant_a: Tenant, text: str) -> No
     result = services.bundle_import(actor=tenant_a.designer, bundle=bundle)
     assert result.problems and result.workflow is None
     assert not WorkflowDefinition.unscoped.exists()
+
+
+# --- who works on a task: assignment and worker role -----------------------------------------
+
+
+def staffed_bundle(role: str = "Alpha staff") -> dict[str, Any]:
+    """The IT request with its approval in a pool of `role` and its ordering automatic."""
+    bundle = load_bundle("it-equipment-request.yaml")
+    bundle["workflow"]["tasks"][0].update(assignment="pool", worker_role=role)
+    return bundle
+
+
+def who_works(bundle: dict[str, Any]) -> list[tuple[str, Any, Any]]:
+    return [(t["key"], t["assignment"], t["worker_role"]) for t in bundle["workflow"]["tasks"]]
+
+
+def test_a_task_goes_to_its_worker_role_matched_by_name_whatever_its_case(tenant_a: Tenant) -> None:
+    result = services.bundle_import(actor=tenant_a.designer, bundle=staffed_bundle("ALPHA STAFF"))
+    assert result.ok and result.workflow is not None, result.problems
+    with company_context(tenant_a.company):
+        approve = result.workflow.tasks.get(key="approve")
+        order = result.workflow.tasks.get(key="order")
+    assert (approve.assignment, approve.worker_role) == ("pool", tenant_a.role)
+    assert (order.assignment, order.worker_role) == ("auto", None)
+
+
+def test_the_export_names_every_tasks_assignment_and_worker_role(tenant_a: Tenant, tenant_b: Tenant) -> None:
+    result = services.bundle_import(actor=tenant_a.designer, bundle=staffed_bundle())
+    assert result.workflow is not None
+    with company_context(tenant_a.company):
+        exported = workflow_bundle(result.workflow)
+    assert who_works(exported) == [
+        ("approve", "pool", "Alpha staff"),
+        ("order", "auto", None),
+        ("decline", "auto", None),
+    ]
+    # By name, so it moves to a company with a role of that name.
+    make_company_role(tenant_b.company, "alpha staff")
+    text = bundle_dump(exported, as_yaml=True)
+    moved = services.bundle_import(actor=tenant_b.designer, bundle=bundle_parse(text, filename="x.yaml"))
+    assert moved.ok and moved.workflow is not None, moved.problems
+    with company_context(tenant_b.company):
+        assert who_works(workflow_bundle(moved.workflow))[0] == ("approve", "pool", "alpha staff")
+
+
+def test_an_unknown_worker_role_is_a_problem_at_its_task_and_nothing_is_written(tenant_a: Tenant) -> None:
+    result = services.bundle_import(actor=tenant_a.designer, bundle=staffed_bundle("Managers"))
+    assert [str(p) for p in result.problems] == [
+        "workflow.tasks[0].worker_role: Unknown company role 'Managers': create it in the company site first."
+    ]
+    assert not WorkflowDefinition.unscoped.exists()
+
+
+def test_a_reimport_without_the_keys_sets_the_defaults_again(tenant_a: Tenant) -> None:
+    result = services.bundle_import(actor=tenant_a.designer, bundle=staffed_bundle())
+    assert result.workflow is not None
+    again = services.bundle_import(
+        actor=tenant_a.designer, bundle=load_bundle("it-equipment-request.yaml"), into=result.workflow
+    )
+    assert again.ok and "task “approve”" in again.updated
+    with company_context(tenant_a.company):
+        approve = result.workflow.tasks.get(key="approve")
+    assert (approve.assignment, approve.worker_role) == ("auto", None)
+
+
+def test_every_task_of_a_release_names_its_assignment_and_worker_role(tenant_a: Tenant) -> None:
+    result = services.bundle_import(actor=tenant_a.designer, bundle=staffed_bundle())
+    assert result.workflow is not None
+    release = make_release(tenant_a.designer, result.workflow)
+    assert who_works(release.bundle) == [
+        ("approve", "pool", "Alpha staff"),
+        ("order", "auto", None),
+        ("decline", "auto", None),
+    ]
+
+
+def test_a_rollback_to_a_release_from_before_assignments_spells_out_the_defaults(tenant_a: Tenant) -> None:
+    workflow = make_workflow(tenant_a.designer)
+    old_bundle = load_bundle("it-equipment-request.yaml")  # written before tasks had the two keys
+    with company_context(tenant_a.company):
+        old = WorkflowRelease.objects.create(
+            workflow=workflow,
+            number=1,
+            bundle=old_bundle,
+            sha256=bundle_sha256(old_bundle),
+            draft_version=1,
+            published_by=tenant_a.designer,
+        )
+    result = services.release_rollback(actor=tenant_a.designer, release=old)
+    assert result.release is not None, result.problems
+    assert who_works(result.release.bundle) == [
+        ("approve", "auto", None),
+        ("order", "auto", None),
+        ("decline", "auto", None),
+    ]
+    assert result.release.sha256 == bundle_sha256(result.release.bundle)
+
+
+def test_a_rollback_to_a_worker_role_the_company_no_longer_has_is_refused(tenant_a: Tenant) -> None:
+    make_company_role(tenant_a.company, "Finance")
+    result = services.bundle_import(actor=tenant_a.designer, bundle=staffed_bundle("Finance"))
+    assert result.workflow is not None
+    first = make_release(tenant_a.designer, result.workflow)
+    with company_context(tenant_a.company):
+        CompanyRole.objects.filter(name="Finance").delete()
+    refused = services.release_rollback(actor=tenant_a.designer, release=first)
+    assert refused.release is None
+    assert [p.path for p in refused.problems] == ["workflow.tasks[0].worker_role"]
+
+
+def test_deleting_a_worker_role_empties_it_in_the_draft_and_the_release_keeps_its_name(
+    tenant_a: Tenant,
+) -> None:
+    finance = make_company_role(tenant_a.company, "Finance")
+    result = services.bundle_import(actor=tenant_a.designer, bundle=staffed_bundle("Finance"))
+    assert result.workflow is not None
+    release = make_release(tenant_a.designer, result.workflow)
+    with company_context(tenant_a.company):
+        finance.delete()
+        approve = result.workflow.tasks.get(key="approve")
+        release.refresh_from_db()
+    assert approve.worker_role is None and approve.assignment == "pool"
+    assert who_works(release.bundle)[0] == ("approve", "pool", "Finance")
+
+
+def test_the_draft_history_records_who_works_on_a_task(tenant_a: Tenant) -> None:
+    workflow = make_workflow(tenant_a.designer)
+    services.bundle_import(actor=tenant_a.designer, bundle=staffed_bundle(), into=workflow)
+    first, second = Version.objects.get_for_object(workflow).order_by("pk")
+    with company_context(tenant_a.company):
+        assert who_works(version_bundle(first))[0] == ("approve", "auto", None)
+        assert who_works(version_bundle(second))[0] == ("approve", "pool", "Alpha staff")
+
+
+def test_a_revision_recorded_before_tasks_had_assignments_reads_as_the_defaults(tenant_a: Tenant) -> None:
+    workflow = make_workflow(tenant_a.designer)
+    version = Version.objects.get_for_object(workflow).get()
+    for task_version in version.revision.version_set.filter(content_type__model="taskdefinition"):
+        data = json.loads(task_version.serialized_data)
+        del data[0]["fields"]["assignment"], data[0]["fields"]["worker_role"]
+        Version.objects.filter(pk=task_version.pk).update(serialized_data=json.dumps(data))
+    with company_context(tenant_a.company):
+        recorded = version_bundle(version)
+        assert recorded == workflow_bundle(workflow)

@@ -5,6 +5,7 @@ from typing import Any
 
 import pytest
 
+from ticketflower.definitions.problems import problem_label
 from ticketflower.definitions.validation import Problem, validate_bundle
 
 
@@ -235,3 +236,71 @@ def test_a_schema_may_allow_null() -> None:
     bundle = good_bundle()
     bundle["workflow"]["tasks"][0]["input_schema"]["properties"]["price"] = {"type": ["number", "null"]}
     assert validate_bundle(bundle) == []
+
+
+# --- who works on a task ------------------------------------------------------------------------
+
+
+def test_a_form_task_may_go_to_a_pool_of_one_role() -> None:
+    bundle = good_bundle()
+    bundle["workflow"]["tasks"][0].update(assignment="pool", worker_role="Finance")
+    # Whether the company has the role is the import's and the publication's to check.
+    assert validate_bundle(bundle) == []
+
+
+def test_an_action_task_may_spell_out_the_defaults_as_exports_do() -> None:
+    bundle = good_bundle()
+    bundle["workflow"]["tasks"][1].update(assignment="auto", worker_role=None)
+    assert validate_bundle(bundle) == []
+
+
+@pytest.mark.parametrize(
+    ("change", "path", "words"),
+    [
+        (
+            lambda b: b["workflow"]["tasks"][0].update(assignment="first come"),
+            "workflow.tasks[0].assignment",
+            "Unknown assignment 'first come': use auto or pool.",
+        ),
+        (
+            lambda b: b["workflow"]["tasks"][0].update(assignment="POOL"),
+            "workflow.tasks[0].assignment",
+            "Unknown assignment 'POOL'",
+        ),
+        (
+            lambda b: b["workflow"]["tasks"][1].update(assignment="pool"),
+            "workflow.tasks[1].assignment",
+            "Only form tasks are assigned to people",
+        ),
+        (
+            lambda b: b["workflow"]["tasks"][1].update(worker_role="Finance"),
+            "workflow.tasks[1].worker_role",
+            "Only form tasks are assigned to people",
+        ),
+    ],
+)
+def test_each_assignment_problem_names_its_place(change: Any, path: str, words: str) -> None:
+    problems = problems_after(change)
+    assert any(p.path == path and words in p.message for p in problems), problems
+
+
+@pytest.mark.parametrize(
+    ("change", "path"),
+    [
+        (lambda b: b["workflow"]["tasks"][0].update(assignment=["pool"]), "workflow.tasks[0].assignment"),
+        (lambda b: b["workflow"]["tasks"][0].update(worker_role=7), "workflow.tasks[0].worker_role"),
+        (lambda b: b["workflow"]["tasks"][0].update(worker_role="r" * 101), "workflow.tasks[0].worker_role"),
+    ],
+)
+def test_malformed_assignments_are_problems_not_crashes(change: Any, path: str) -> None:
+    assert path in {p.path for p in problems_after(change)}
+
+
+def test_a_worker_role_problem_reads_as_the_design_site_shows_the_task() -> None:
+    bundle = good_bundle()
+    bundle["workflow"]["tasks"][1]["worker_role"] = "Finance"
+    [problem] = validate_bundle(bundle)
+    assert problem_label(problem, bundle) == (
+        "Task 2 (“Order it”), worker role: Only form tasks are assigned to people: an action task runs "
+        "by itself and takes no worker role."
+    )

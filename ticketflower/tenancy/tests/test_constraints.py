@@ -98,8 +98,8 @@ def test_the_system_check_fails_for_a_company_foreign_key_without_its_constraint
 def both(tenant_a: Tenant, tenant_b: Tenant) -> tuple[Tenant, Tenant]:
     """Each company with a row of every company-owned model that has references."""
     for tenant in (tenant_a, tenant_b):
-        bundle = load_bundle("purchase-order.yaml")
-        bundle["ticket_types"][0]["allowed_roles"] = [tenant.role.name]  # a TicketTypeRole
+        # Its roles become the tenant's: a TicketTypeRole and a task's worker role.
+        bundle = load_bundle("purchase-order.yaml", role=tenant.role.name)
         if tenant is tenant_a:  # a second published type, at a position B's releases leave free
             bundle["ticket_types"].append({"title": "Rush purchase"})
         workflow = services.bundle_import(actor=tenant.designer, bundle=bundle).workflow

@@ -229,6 +229,7 @@ def _enter(run: WorkflowInstance, spec: engine.TaskSpec) -> TaskInstance:
         )
         raise _Stopped
     role_name = spec.get("worker_role")
+    role = _worker_role(role_name)
     task: TaskInstance = TaskInstance.objects.create(
         workflow_instance=run,
         task_key=spec["key"],
@@ -237,14 +238,17 @@ def _enter(run: WorkflowInstance, spec: engine.TaskSpec) -> TaskInstance:
         status=TaskStatus.PENDING,
         input_data=engine.task_input(spec, run.data),
         assignment=spec.get("assignment") or Assignment.AUTO,
-        worker_role=CompanyRole.objects.filter(name__iexact=role_name).first() if role_name else None,
+        worker_role=role,
     )
     WorkflowInstance.objects.filter(pk=run.pk).update(
         current_task_key=task.task_key, updated_at=timezone.now()
     )
     run.current_task_key = task.task_key
     _event(run.ticket.pk, EventKind.TASK_CREATED, ENGINE, task=task, message=task.title)
-    if engine.is_action(spec):
+    if role_name and role is None:
+        # Fail closed: a role renamed or deleted since publishing matches nobody, never everybody.
+        _task_error(run, task, _missing_role(task, role_name), (TaskStatus.PENDING,))
+    elif engine.is_action(spec):
         jobs.defer_run_step(run)
     elif task.assignment == Assignment.POOL:
         _event(
@@ -258,6 +262,15 @@ def _enter(run: WorkflowInstance, spec: engine.TaskSpec) -> TaskInstance:
     else:
         _auto_assign(task, run.ticket.pk)
     return task
+
+
+def _worker_role(name: str | None) -> CompanyRole | None:
+    """The company role a release names (by name, whatever its case), if it still exists."""
+    return CompanyRole.objects.filter(name__iexact=name).first() if name else None
+
+
+def _missing_role(task: TaskInstance, name: str) -> str:
+    return f"Nobody can take “{task.title}”: the company has no role “{name}” any more."
 
 
 class _Stopped(Exception):
@@ -514,8 +527,14 @@ def task_retry(*, actor: User, task: TaskInstance) -> TaskInstance:
             jobs.defer_run_step(run)
         elif task.assigned_to_id is not None:
             _set_status(task, TaskStatus.OPEN, (TaskStatus.PENDING,))
-        elif task.assignment == Assignment.AUTO:
-            _auto_assign(task, run.ticket.pk)
+        else:
+            role_name = engine.task_spec(run.release.bundle, task.task_key).get("worker_role")
+            task.worker_role = _worker_role(role_name)
+            TaskInstance.objects.filter(pk=task.pk).update(worker_role=task.worker_role)
+            if role_name and task.worker_role is None:
+                _task_error(run, task, _missing_role(task, role_name), (TaskStatus.PENDING,))
+            elif task.assignment == Assignment.AUTO:
+                _auto_assign(task, run.ticket.pk)
         return task
 
 

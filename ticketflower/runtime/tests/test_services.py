@@ -13,7 +13,7 @@ from ticketflower.runtime import services
 from ticketflower.runtime.models import EventKind, TaskStatus, TicketEvent, TicketInstance, WorkflowStatus
 from ticketflower.runtime.services import DataInvalid, WrongState
 from ticketflower.tenancy.context import company_context
-from ticketflower.tenancy.models import SystemRole
+from ticketflower.tenancy.models import CompanyRoleMembership, SystemRole
 
 from .workflows import current, publish, review_bundle, tasks_of
 
@@ -298,3 +298,30 @@ def test_a_ticket_admin_is_not_a_worker_by_that_role_alone(tenant_a: Tenant) -> 
     assert not tenant_a.ticket_admin.has_system_role(SystemRole.TASK_WORKER)
     ticket = submit(tenant_a)
     assert worker_of(ticket) != tenant_a.ticket_admin
+
+
+def test_a_worker_role_limits_who_gets_the_task(tenant_a: Tenant) -> None:
+    with company_context(tenant_a.company):
+        CompanyRoleMembership.objects.create(user=tenant_a.worker, role=tenant_a.role)
+    bundle = review_bundle()
+    bundle["workflow"]["tasks"][0]["worker_role"] = tenant_a.role.name.upper()  # names match in any case
+    ticket_type = publish(tenant_a.designer, bundle)
+    for _ in range(3):  # the admin, also a task worker, has an empty queue but lacks the role
+        ticket = services.ticket_submit(
+            ticket_type=ticket_type, submitted_by=tenant_a.member, data={"item": "x"}
+        )
+        assert worker_of(ticket) == tenant_a.worker
+
+
+def test_a_worker_role_deleted_after_publishing_matches_nobody(tenant_a: Tenant) -> None:
+    bundle = review_bundle()
+    bundle["workflow"]["tasks"][0]["worker_role"] = tenant_a.role.name
+    ticket_type = publish(tenant_a.designer, bundle)
+    with company_context(tenant_a.company):
+        CompanyRoleMembership.objects.filter(role=tenant_a.role).delete()
+        tenant_a.role.delete()
+    ticket = services.ticket_submit(ticket_type=ticket_type, submitted_by=tenant_a.member, data={"item": "x"})
+    task = current(ticket)
+    assert (task.status, task.assigned_to) == (TaskStatus.ERROR, None)
+    assert "no role" in task.error
+    assert run_status(ticket) == WorkflowStatus.ERROR

@@ -13,6 +13,13 @@ urlpatterns = [
     path("tickets/", tickets_site.urls),
     path("worker/", worker_site.urls),
     path("company/", company_site.urls),
+    path("api/", include("ticketflower.api.urls")),
     # Django's own admin: platform operators (superusers of no company) only.
     path("admin/", admin.site.urls),
 ]
+
+# JSON under /api/, Django's pages elsewhere (ticketflower/api/errors.py).
+handler400 = "ticketflower.api.errors.bad_request"
+handler403 = "ticketflower.api.errors.permission_denied"
+handler404 = "ticketflower.api.errors.page_not_found"
+handler500 = "ticketflower.api.errors.server_error"

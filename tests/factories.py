@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from ticketflower.accounts.models import User
+from ticketflower.accounts.services import api_token_create
 from ticketflower.definitions.bundles import bundle_parse
 from ticketflower.definitions.models import WorkflowDefinition, WorkflowRelease
 from ticketflower.definitions.selectors import current_release
@@ -116,3 +117,14 @@ def make_ticket(
             created_by=submitter,
         )
         return ticket
+
+
+def make_api_token(user: User, name: str = "script") -> str:
+    """A personal API token of `user`, made as the profile page makes it; returns the secret."""
+    _, secret = api_token_create(user=user, name=name)
+    return secret
+
+
+def bearer(secret: str) -> dict[str, str]:
+    """The Authorization header for Django's test client: `client.get(url, headers=bearer(secret))`."""
+    return {"Authorization": f"Bearer {secret}"}

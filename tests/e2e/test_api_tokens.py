@@ -23,6 +23,7 @@ def test_make_copy_use_and_revoke_a_token(page: Page, live_server: LiveServer, p
     page.get_by_role("button", name="Create token").click()
 
     shown = page.get_by_test_id("new-token")
+    expect(page.get_by_text("The token “backup script” is made.")).to_be_visible()
     expect(shown).to_contain_text("Copy it now: it will not be shown again.")
     secret = page.locator("#new-token-secret").inner_text().strip()
     assert secret.startswith("tf_")

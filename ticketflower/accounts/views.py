@@ -241,6 +241,7 @@ class ApiTokenCreateView(ProfilePageMixin, TemplateView):
             except ValidationError as exc:
                 form.add_error(None, exc.messages)
             else:
+                messages.success(request, _("The token “%(name)s” is made.") % {"name": token.name})
                 context = self.get_context_data(new_token=token, new_secret=secret)
                 response = self.render_to_response(context)
                 response["Cache-Control"] = "no-store"

@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 from django.test import Client
+from pytest_django.fixtures import Settings
 
 from conftest import Tenant
 from tests.factories import bearer, make_api_token
@@ -56,9 +57,26 @@ def test_wrong_method_on_the_docs_page_is_a_json_405(client: Client) -> None:
     assert response["Allow"] == "GET, HEAD, OPTIONS"
 
 
+@pytest.mark.parametrize("path", ["/api/v1/ticket-types/", "/api/v1/docs/", "/api/v1/nope/"])
+def test_no_api_path_asks_for_a_csrf_token(path: str, tenant_a: Tenant) -> None:
+    browser = Client(enforce_csrf_checks=True)
+    browser.force_login(tenant_a.admin)
+    response = browser.post(path, "{}", content_type="application/json")
+    assert response.status_code in {401, 404, 405}
+    error(response, response.status_code)
+
+
 def test_a_form_post_is_a_json_415(client: Client, auth: dict[str, str]) -> None:
     body = error(client.post("/api/test/echo/", {"title": "x"}, headers=auth), 415)
     assert body["detail"].startswith('Unsupported media type "multipart/form-data')
+
+
+def test_a_body_over_the_size_cap_is_a_json_413(
+    client: Client, auth: dict[str, str], settings: Settings
+) -> None:
+    settings.MAX_REQUEST_BYTES = 100
+    body = error(post_json(client, "/api/test/echo/", {"title": "x" * 200}, auth), 413)
+    assert body["detail"].startswith("Request too large: TicketFlower accepts at most")
 
 
 def test_malformed_json_is_a_json_400(client: Client, auth: dict[str, str]) -> None:
@@ -118,6 +136,13 @@ def test_a_bug_outside_drf_under_the_api_is_a_json_500(client: Client) -> None:
     crashing = Client(raise_request_exception=False)
     body = error(crashing.get("/api/test/django-crash/"), 500)
     assert body["detail"] == "Something went wrong on our side; it has been logged."
+
+
+def test_not_found_and_forbidden_outside_drf_under_the_api_are_json(client: Client) -> None:
+    assert error(client.get("/api/test/django-missing/"), 404)["detail"] == "Not found."
+    assert error(client.get("/api/test/django-forbidden/"), 403)["detail"] == (
+        "You do not have permission to perform this action."
+    )
 
 
 def test_flatten_names_nested_fields_and_keeps_general_messages_apart() -> None:

@@ -2,8 +2,8 @@
 
 from typing import Any
 
-from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
 from django.urls import path
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny
@@ -71,6 +71,14 @@ def django_crash(request: HttpRequest) -> HttpResponse:
     raise RuntimeError("outside DRF")
 
 
+def django_missing(request: HttpRequest) -> HttpResponse:
+    raise Http404("outside DRF")
+
+
+def django_forbidden(request: HttpRequest) -> HttpResponse:
+    raise PermissionDenied("outside DRF")
+
+
 urlpatterns = [
     path("api/test/echo/", EchoView.as_view()),
     path("api/test/service-error/", ServiceErrorView.as_view()),
@@ -78,6 +86,8 @@ urlpatterns = [
     path("api/test/crash/", CrashView.as_view()),
     path("api/test/who/", WhoView.as_view()),
     path("api/test/django-crash/", django_crash),
+    path("api/test/django-missing/", django_missing),
+    path("api/test/django-forbidden/", django_forbidden),
     *project_urls.urlpatterns,
 ]
 handler400 = project_urls.handler400

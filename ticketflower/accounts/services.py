@@ -301,6 +301,8 @@ def api_token_revoke(*, user: User, token: ApiToken) -> ApiToken:
 def api_token_mark_used(*, token: ApiToken) -> None:
     """Note that `token` was just used, at most once per API_TOKEN_USE_RESOLUTION (compare-and-set)."""
     now = timezone.now()
+    if token.last_used_at is not None and token.last_used_at > now - API_TOKEN_USE_RESOLUTION:
+        return  # as loaded: no write needed (the UPDATE below re-checks for concurrent requests)
     with company_context(token.company):
         recent = Q(last_used_at__gt=now - API_TOKEN_USE_RESOLUTION)
         if ApiToken.objects.filter(pk=token.pk).exclude(recent).update(last_used_at=now):

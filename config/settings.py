@@ -57,6 +57,9 @@ INSTALLED_APPS = [
     "reversion",
     "axes",
     "procrastinate.contrib.django",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "ticketflower.core",
     "ticketflower.tenancy",
     "ticketflower.accounts",
@@ -64,6 +67,7 @@ INSTALLED_APPS = [
     "ticketflower.definitions",
     "ticketflower.runtime",
     "ticketflower.admin_sites",
+    "ticketflower.api",
 ]
 
 MIDDLEWARE = [
@@ -323,6 +327,28 @@ SECURE_CSP: dict[str, list[str]] = {
     "object-src": [CSP.NONE],
     "base-uri": [CSP.SELF],
     "form-action": [CSP.SELF],
+}
+
+# The JSON API (ticketflower/api, docs/api.md): bearer tokens only — no session authentication,
+# so no CSRF questions — JSON in and out, and every error as {"detail", "errors"}.
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["ticketflower.api.authentication.BearerTokenAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PAGINATION_CLASS": "ticketflower.api.pagination.ApiPagination",
+    "DEFAULT_SCHEMA_CLASS": "ticketflower.api.schema.ApiAutoSchema",
+    "EXCEPTION_HANDLER": "ticketflower.api.errors.exception_handler",
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "TicketFlower API",
+    "DESCRIPTION": "Submit tickets and work on tasks from scripts and other systems. "
+    "Authenticate with `Authorization: Bearer <token>` (a personal API token from your profile page).",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    "COMPONENT_SPLIT_REQUEST": True,
 }
 
 LOGGING = {

@@ -15,6 +15,13 @@ urlpatterns = [
     path("company/", company_site.urls),
     # Stand-ins for the sample workflows' outside systems: 404 unless DEBUG is on.
     path("demo/", include("ticketflower.core.demo_endpoints")),
+    path("api/", include("ticketflower.api.urls")),
     # Django's own admin: platform operators (superusers of no company) only.
     path("admin/", admin.site.urls),
 ]
+
+# JSON under /api/, Django's pages elsewhere (ticketflower/api/errors.py).
+handler400 = "ticketflower.api.errors.bad_request"
+handler403 = "ticketflower.api.errors.permission_denied"
+handler404 = "ticketflower.api.errors.page_not_found"
+handler500 = "ticketflower.api.errors.server_error"

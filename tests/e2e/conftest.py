@@ -4,11 +4,12 @@ import os
 import shutil
 from collections.abc import Callable, Generator, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from django.db import connections
-from playwright.sync_api import Page, sync_playwright
+from playwright.sync_api import ConsoleMessage, Error, Page, sync_playwright
 from pytest_django.live_server_helper import LiveServer
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
@@ -76,3 +77,44 @@ def pytest_runtest_makereport(
     report = yield
     setattr(item, f"rep_{report.when}", report)
     return report
+
+
+# Chromium reports every blocked resource or inline code as a `securitypolicyviolation` event;
+# the init script runs outside the page's policy and turns each one into a console error.
+REPORT_VIOLATIONS = """
+document.addEventListener("securitypolicyviolation", (event) => {
+    console.error(`CSP violation: ${event.violatedDirective} blocked ${event.blockedURI || "inline code"}`
+        + ` at ${event.sourceFile}:${event.lineNumber}`);
+});
+"""
+
+
+@dataclass
+class Problems:
+    """What went wrong in the browser while the test ran."""
+
+    messages: list[str]
+
+    def take(self) -> list[str]:
+        taken, self.messages[:] = list(self.messages), []
+        return taken
+
+
+@pytest.fixture
+def problems(page: Page) -> Iterator[Problems]:
+    found = Problems([])
+
+    def on_console(message: ConsoleMessage) -> None:
+        if message.type in {"error", "warning"}:
+            found.messages.append(f"console.{message.type}: {message.text}")
+
+    def on_page_error(error: Error) -> None:
+        found.messages.append(f"uncaught: {error}")
+
+    page.add_init_script(REPORT_VIOLATIONS)
+    page.on("console", on_console)
+    page.on("pageerror", on_page_error)
+    # The browser asks for /favicon.ico on its own; TicketFlower has none.
+    page.route("**/favicon.ico", lambda route: route.fulfill(status=204))
+    yield found
+    assert found.messages == [], "\n".join(found.messages)

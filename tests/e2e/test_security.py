@@ -5,15 +5,12 @@ script, no <style> without the nonce. A violation reported by Chromium, an Alpin
 that cannot run, or an uncaught script error fails the test.
 """
 
-from collections.abc import Iterator
-from dataclasses import dataclass
-
 import pytest
-from playwright.sync_api import ConsoleMessage, Error, Page, expect
+from playwright.sync_api import Page, expect
 from pytest_django.live_server_helper import LiveServer
 
 from conftest import Tenant, make_tenant
-from tests.e2e.conftest import in_db_thread
+from tests.e2e.conftest import Problems, in_db_thread
 from tests.factories import PASSWORD, make_ticket, make_workflow
 from ticketflower.accounts.models import User
 from ticketflower.definitions.models import WorkflowDefinition
@@ -22,46 +19,6 @@ from ticketflower.tenancy.context import company_context
 from ticketflower.tenancy.models import CompanyRole
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-# Chromium reports every blocked resource or inline code as a `securitypolicyviolation` event;
-# the init script runs outside the page's policy and turns each one into a console error.
-REPORT_VIOLATIONS = """
-document.addEventListener("securitypolicyviolation", (event) => {
-    console.error(`CSP violation: ${event.violatedDirective} blocked ${event.blockedURI || "inline code"}`
-        + ` at ${event.sourceFile}:${event.lineNumber}`);
-});
-"""
-
-
-@dataclass
-class Problems:
-    """What went wrong in the browser while the test ran."""
-
-    messages: list[str]
-
-    def take(self) -> list[str]:
-        taken, self.messages[:] = list(self.messages), []
-        return taken
-
-
-@pytest.fixture
-def problems(page: Page) -> Iterator[Problems]:
-    found = Problems([])
-
-    def on_console(message: ConsoleMessage) -> None:
-        if message.type in {"error", "warning"}:
-            found.messages.append(f"console.{message.type}: {message.text}")
-
-    def on_page_error(error: Error) -> None:
-        found.messages.append(f"uncaught: {error}")
-
-    page.add_init_script(REPORT_VIOLATIONS)
-    page.on("console", on_console)
-    page.on("pageerror", on_page_error)
-    # The browser asks for /favicon.ico on its own; TicketFlower has none.
-    page.route("**/favicon.ico", lambda route: route.fulfill(status=204))
-    yield found
-    assert found.messages == [], "\n".join(found.messages)
 
 
 def log_in(page: Page, base: str, email: str) -> None:

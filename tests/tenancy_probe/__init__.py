@@ -14,8 +14,12 @@ Then, as A's people (and a platform operator, and a stranger):
    field swapped for B's id of the same model, and sent to the same URL filled with B's ids;
 3. the exports and dashboards (exports.py): every export in every format; every dashboard
    before B exists and after.
+4. the API walk (api.py): every URL under /api/ filled with B's ids, with every method, as A's
+   people by bearer token; then with A's session alone (the API must answer 401), no token and
+   a forged one. Answers must be JSON in the {"detail", "errors"} shape when they are errors.
 
 Detectors (detect.py): the marker anywhere in a response — body, a file's text (an XLSX's
 XML), a redirect — except in what A itself typed; any change to B's rows, revisions or object
-permissions (marked_data.snapshot); any 5xx; and a URL parameter the walk cannot fill.
+permissions (marked_data.snapshot); any 5xx; and a URL parameter the walk cannot fill (for the
+API, a route without an entry in api.API_FILLERS).
 """

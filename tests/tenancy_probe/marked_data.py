@@ -2,9 +2,16 @@
 
 `make_work` builds the same things for either company — a workflow uploaded from a sample
 bundle and edited (draft revisions with comments), two publications and a rollback (release
+<<<<<<< HEAD
 notes), a role link, a task only that role works on, a running and a finished ticket (ticket,
 run and task data), a file — so every page A can open has a counterpart aimed at B. For B
 the bundle is rewritten first (`mark_bundle`): free text gets "Bravo …", identifiers (task keys, field names) get "bravo_",
+=======
+notes), a role link, a running and a finished ticket (ticket, run and task data), a file, an
+API token —
+so every page A can open has a counterpart aimed at B. For B the bundle is rewritten first
+(`mark_bundle`): free text gets "Bravo …", identifiers (task keys, field names) get "bravo_",
+>>>>>>> api
 and everything that refers to them (transitions, conditions, schemas, ticket-type fields)
 follows, so the bundle still validates and publishes.
 
@@ -26,6 +33,7 @@ from reversion.models import Version
 
 from conftest import Tenant
 from tests.factories import load_bundle, make_ticket
+from ticketflower.accounts.services import api_token_create
 from ticketflower.definitions.models import WorkflowDefinition
 from ticketflower.definitions.services import bundle_import, release_rollback, workflow_publish
 from ticketflower.runtime.models import FileUpload, TaskStatus, WorkflowStatus
@@ -140,6 +148,7 @@ def make_work(tenant: Tenant, *, marker: str | None = None) -> WorkflowDefinitio
         return f"{marker}_{value}" if marker else value
 
     _name_people(tenant, text)
+    api_token_create(user=tenant.member, name=text("deploy script"))
     designer = tenant.designer
     created = bundle_import(actor=designer, bundle=bundle, comment=text("first upload"))
     workflow = created.workflow
@@ -248,7 +257,7 @@ def _short(rows: list[Any]) -> str:
 
 
 # Values that are not text anyone wrote: choices, hashes, secrets.
-_NOT_TEXT = {"password", "sha256"}
+_NOT_TEXT = {"password", "sha256", "key_hash", "prefix"}
 _DATA_FIELDS = {"data", "input_data", "output_data"}  # JSON keyed by field names
 
 

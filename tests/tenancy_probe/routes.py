@@ -24,6 +24,7 @@ from django.utils.http import urlsafe_base64_encode
 from reversion.models import Version
 
 from conftest import Tenant
+from ticketflower.accounts.models import ApiToken
 from ticketflower.admin_sites.company import company_site
 from ticketflower.admin_sites.design import design_site
 from ticketflower.admin_sites.tickets import tickets_site
@@ -50,6 +51,11 @@ class Route:
         named = [a or b for a, b in re.findall(r"<(?:\w+:)?(\w+)>|\(\?P<(\w+)>", self.route)]
         unnamed = [name for group, name in UNNAMED_GROUPS.items() if group in self.route]
         return named + unnamed
+
+    @property
+    def is_api(self) -> bool:
+        """Under /api/: walked with bearer tokens by api.py, not with a session here."""
+        return self.route.startswith("api/")
 
     @property
     def site(self) -> AdminSite | None:
@@ -162,6 +168,11 @@ def fillings(route: Route, target: Tenant, actor: Tenant) -> list[dict[str, str]
         frozenset({"url"}): lambda: [{"url": f"tenancy/companyrole/{target.role.pk}/change/"}],
         frozenset({"content_type_id", "object_id"}): lambda: _view_on_site(target, every_row=hostile),
         frozenset({"object_id"}): lambda: [{"object_id": pk} for pk in theirs],
+        # The profile page's "revoke" link: the target company's tokens.
+        frozenset({"token_id"}): lambda: [
+            {"token_id": str(pk)}
+            for pk in ApiToken.unscoped.filter(company=target.company).values_list("pk", flat=True)
+        ],
         frozenset({"version_id"}): lambda: _versions(route, target, with_object=False),
         frozenset({"object_id", "version_id"}): lambda: _versions(route, target, with_object=True),
         # django-guardian's pages: an object, an object and a person, an object and a group.

@@ -1,8 +1,11 @@
 from collections.abc import Iterator
-from typing import Any
+from datetime import datetime, timedelta
+from typing import Any, cast
 
 from django import forms
 from django.contrib.auth import forms as auth_forms
+from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from ticketflower.accounts.models import User, normalize_email
@@ -81,3 +84,47 @@ class ProfileForm(UnfoldStyledFormMixin, forms.Form):
         if changed and not self.user.check_password(cleaned.get("current_password") or ""):
             self.add_error("current_password", _("Enter your current password to change your e-mail."))
         return cleaned
+
+
+def _user_field(name: str) -> forms.BooleanField:
+    """A checkbox labelled as the User model field `name` is."""
+    field = cast(models.Field[Any, Any], User._meta.get_field(name))
+    return forms.BooleanField(label=field.verbose_name, help_text=field.help_text, required=False)
+
+
+class NotificationsForm(UnfoldStyledFormMixin, forms.Form):
+    """Which e-mails a person wants; field names are notification_preferences_update's arguments."""
+
+    task_assigned = _user_field("notify_task_assigned")
+    pool_tasks = _user_field("notify_pool_tasks")
+    ticket_finished = _user_field("notify_ticket_finished")
+
+    @classmethod
+    def initial_for(cls, user: User) -> dict[str, bool]:
+        return {
+            "task_assigned": user.notify_task_assigned,
+            "pool_tasks": user.notify_pool_tasks,
+            "ticket_finished": user.notify_ticket_finished,
+        }
+
+
+class ApiTokenForm(UnfoldStyledFormMixin, forms.Form):
+    EXPIRY_CHOICES = [
+        ("", _("Never")),
+        ("30", _("In 30 days")),
+        ("90", _("In 90 days")),
+        ("365", _("In a year")),
+    ]
+
+    name = forms.CharField(
+        label=_("Token name"),
+        max_length=100,
+        help_text=_("What uses it, e.g. “backup script” or “Jo's laptop”."),
+    )
+    expires_in = forms.TypedChoiceField(
+        label=_("Expires"), choices=EXPIRY_CHOICES, coerce=int, empty_value=None, required=False
+    )
+
+    def expires_at(self) -> datetime | None:
+        days = self.cleaned_data.get("expires_in")
+        return timezone.now() + timedelta(days=days) if days else None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from functools import cached_property
 from typing import Any, ClassVar
 
@@ -9,12 +10,15 @@ from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
 from django.db import models
 from django.db.models.functions import Lower
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from ticketflower.tenancy.constraints import same_company
 from ticketflower.tenancy.context import current_company_or_none
 from ticketflower.tenancy.managers import CompanyScopedManager
 from ticketflower.tenancy.models import (
     Company,
+    CompanyOwnedModel,
     CompanyRole,
     SystemRole,
     SystemRoleAssignment,
@@ -72,6 +76,20 @@ class User(AbstractBaseUser, PermissionsMixin):
         _("available for tasks"),
         default=True,
         help_text=_("Task workers who are available receive newly assigned tasks."),
+    )
+    # Read by the engine when it decides whom to e-mail.
+    notify_task_assigned = models.BooleanField(
+        _("a task is assigned to me"), default=True, help_text=_("E-mail me when a task is given to me.")
+    )
+    notify_pool_tasks = models.BooleanField(
+        _("a task I may claim is waiting"),
+        default=False,
+        help_text=_("E-mail me when a task that I may take enters the pool."),
+    )
+    notify_ticket_finished = models.BooleanField(
+        _("my ticket is finished"),
+        default=True,
+        help_text=_("E-mail me when a ticket I submitted is completed or fails."),
     )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     company_roles = models.ManyToManyField(
@@ -134,3 +152,40 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     def has_system_role(self, role: SystemRole) -> bool:
         return role in self.system_roles
+
+
+class ApiToken(CompanyOwnedModel):
+    """A personal token for the JSON API: whoever sends it acts as `user`, in `user`'s company.
+
+    Only a SHA-256 of the secret is stored (the secret has 256 random bits, so no salt or slow
+    hash is needed); the secret itself is shown once, when the token is made. `prefix` is part
+    of the secret too, short enough to show in lists so a person can tell tokens apart.
+    A token is usable while it is neither revoked nor expired and its user is active.
+    """
+
+    user = models.ForeignKey(
+        User, on_delete=models.CASCADE, related_name="api_tokens", verbose_name=_("user")
+    )
+    name = models.CharField(_("name"), max_length=100)
+    prefix = models.CharField(_("prefix"), max_length=8)
+    key_hash = models.CharField(_("SHA-256 of the secret"), max_length=64, unique=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    last_used_at = models.DateTimeField(_("last used"), null=True, blank=True)
+    revoked_at = models.DateTimeField(_("revoked"), null=True, blank=True)
+    expires_at = models.DateTimeField(_("expires"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("API token")
+        verbose_name_plural = _("API tokens")
+        ordering = ["-created_at", "-id"]
+        constraints = [*same_company("accounts_apitoken", "user")]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    def expired(self, now: datetime) -> bool:
+        return self.expires_at is not None and self.expires_at <= now
+
+    @property
+    def is_expired(self) -> bool:
+        return self.expired(timezone.now())

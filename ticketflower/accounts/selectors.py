@@ -2,7 +2,7 @@
 
 from django.db.models import Prefetch, QuerySet
 
-from ticketflower.accounts.models import User, normalize_email
+from ticketflower.accounts.models import ApiToken, User, normalize_email
 from ticketflower.tenancy.models import SystemRole, SystemRoleAssignment
 
 
@@ -37,3 +37,17 @@ def has_other_active_admin(user: User, *, lock: bool = False) -> bool:
     return any(
         active and user_id != user.pk for user_id, active in admins.values_list("user_id", "user__is_active")
     )
+
+
+def user_api_tokens(user: User) -> QuerySet[ApiToken]:
+    """`user`'s own tokens that are not revoked, newest first (the current company's rows only)."""
+    return ApiToken.objects.filter(user=user, revoked_at__isnull=True).order_by("-created_at", "-id")
+
+
+def api_token_by_hash(key_hash: str) -> ApiToken | None:
+    """The token whose secret hashes to `key_hash`, with its user and company, of any company.
+
+    Unscoped by necessity: a bearer token is how an API request *finds* its company. It is
+    looked up only by the hash of a secret the caller holds, and answers with that one row.
+    """
+    return ApiToken.unscoped.select_related("user__company", "company").filter(key_hash=key_hash).first()

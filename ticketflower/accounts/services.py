@@ -5,13 +5,19 @@ bad input, PermissionDenied for a missing role, and DoesNotExist for anything ou
 actor's company — the same as for something that does not exist.
 """
 
+import hashlib
+import secrets
+import string
 from collections.abc import Iterable
+from datetime import datetime, timedelta
 
 from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
 
-from ticketflower.accounts.models import User, normalize_email
+from ticketflower.accounts.models import ApiToken, User, normalize_email
 from ticketflower.accounts.selectors import email_is_taken, has_other_active_admin
 from ticketflower.tenancy.context import acting_as, company_context, company_context_of, current_company
 from ticketflower.tenancy.models import (
@@ -218,3 +224,86 @@ def user_update_details(*, actor: User, user: User, email: str, first_name: str,
     with acting_as(actor):
         user = User.objects.select_for_update().get(pk=user.pk)
         return _set_details(user, email=email, first_name=first_name, last_name=last_name)
+
+
+@transaction.atomic
+def notification_preferences_update(
+    *, user: User, task_assigned: bool, pool_tasks: bool, ticket_finished: bool
+) -> User:
+    """A person chooses which e-mails the engine sends them."""
+    with acting_as(user):
+        user.notify_task_assigned = task_assigned
+        user.notify_pool_tasks = pool_tasks
+        user.notify_ticket_finished = ticket_finished
+        user.save(update_fields=["notify_task_assigned", "notify_pool_tasks", "notify_ticket_finished"])
+        return user
+
+
+# --- personal API tokens ---------------------------------------------------------------------
+
+API_TOKEN_PREFIX = "tf_"  # noqa: S105  (how every secret starts, not a secret)
+MAX_ACTIVE_API_TOKENS = 20
+# Recording every request's use would write a row per API call; a minute is close enough.
+API_TOKEN_USE_RESOLUTION = timedelta(minutes=1)
+_PREFIX_ALPHABET = string.ascii_lowercase + string.digits
+
+
+def api_token_hash(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+@transaction.atomic
+def api_token_create(*, user: User, name: str, expires_at: datetime | None = None) -> tuple[ApiToken, str]:
+    """Make a personal API token for `user`; the secret is returned once and never stored.
+
+    The secret reads `tf_<prefix>_<random>`: 8 characters that lists show, then 32 random
+    bytes (URL-safe base64). Platform operators (no company) get none: the API acts in a company.
+    """
+    if user.company_id is None:
+        raise ValidationError("Platform operators have no company to act in, so no API tokens.")
+    with acting_as(user):
+        name = name.strip()
+        if not name:
+            raise ValidationError({"name": "Give the token a name, so you can tell it apart later."})
+        if expires_at is not None and expires_at <= timezone.now():
+            raise ValidationError({"expires_at": "A token cannot expire in the past."})
+        # Locks the user's row, so two requests at once cannot both pass the count.
+        User.objects.select_for_update().filter(pk=user.pk).first()
+        active = ApiToken.objects.filter(user=user, revoked_at__isnull=True).exclude(
+            expires_at__lte=timezone.now()
+        )
+        if active.count() >= MAX_ACTIVE_API_TOKENS:
+            raise ValidationError(f"You have {MAX_ACTIVE_API_TOKENS} active tokens; revoke one first.")
+        prefix = "".join(secrets.choice(_PREFIX_ALPHABET) for _ in range(8))
+        secret = f"{API_TOKEN_PREFIX}{prefix}_{secrets.token_urlsafe(32)}"
+        token = ApiToken(
+            user=user, name=name, prefix=prefix, key_hash=api_token_hash(secret), expires_at=expires_at
+        )
+        token.full_clean(exclude=["company", "user"])
+        token.save()
+        return token, secret
+
+
+@transaction.atomic
+def api_token_revoke(*, user: User, token: ApiToken) -> ApiToken:
+    """`user` revokes one of their own tokens; another's is DoesNotExist, as if there were none.
+
+    Revoking twice keeps the first time.
+    """
+    with acting_as(user):
+        ApiToken.objects.filter(pk=token.pk, user=user, revoked_at__isnull=True).update(
+            revoked_at=timezone.now()
+        )
+        revoked: ApiToken = ApiToken.objects.get(pk=token.pk, user=user)
+        return revoked
+
+
+def api_token_mark_used(*, token: ApiToken) -> None:
+    """Note that `token` was just used, at most once per API_TOKEN_USE_RESOLUTION (compare-and-set)."""
+    now = timezone.now()
+    if token.last_used_at is not None and token.last_used_at > now - API_TOKEN_USE_RESOLUTION:
+        return  # as loaded: no write needed (the UPDATE below re-checks for concurrent requests)
+    with company_context(token.company):
+        recent = Q(last_used_at__gt=now - API_TOKEN_USE_RESOLUTION)
+        if ApiToken.objects.filter(pk=token.pk).exclude(recent).update(last_used_at=now):
+            token.last_used_at = now

@@ -23,4 +23,9 @@ urlpatterns = [
     ),
     path("profile/", views.ProfileView.as_view(), name="profile"),
     path("profile/password/", views.PasswordChangeView.as_view(), name="password_change"),
+    path("profile/notifications/", views.NotificationsView.as_view(), name="notifications"),
+    path("profile/tokens/", views.ApiTokenCreateView.as_view(), name="api_token_create"),
+    path(
+        "profile/tokens/<int:token_id>/revoke/", views.ApiTokenRevokeView.as_view(), name="api_token_revoke"
+    ),
 ]

@@ -9,18 +9,20 @@ from django.contrib.auth import login, logout
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse, HttpResponseBase
-from django.shortcuts import redirect
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
+from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse_lazy
 from django.utils.decorators import method_decorator
 from django.utils.http import urlsafe_base64_decode
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.debug import sensitive_post_parameters
-from django.views.generic import FormView
+from django.views.generic import FormView, TemplateView
 
 from ticketflower.accounts import services
 from ticketflower.accounts.forms import (
+    ApiTokenForm,
     LoginForm,
+    NotificationsForm,
     PasswordChangeForm,
     PasswordResetForm,
     ProfileForm,
@@ -28,7 +30,8 @@ from ticketflower.accounts.forms import (
     SignUpForm,
 )
 from ticketflower.accounts.lockout import rate_limited_response
-from ticketflower.accounts.models import User, normalize_email
+from ticketflower.accounts.models import ApiToken, User, normalize_email
+from ticketflower.accounts.selectors import user_api_tokens
 from ticketflower.core.pages import UnfoldPageMixin
 from ticketflower.core.ratelimit import client_network, rate_limit_hit, rate_limit_wait
 from ticketflower.tenancy.context import company_context_of
@@ -150,14 +153,45 @@ class PasswordResetCompleteView(UnfoldPageMixin, auth_views.PasswordResetComplet
     title = _("Password changed")
 
 
-class ProfileView(LoginRequiredMixin, UnfoldPageMixin, FormView[ProfileForm]):
-    template_name = "accounts/profile.html"
-    form_class = ProfileForm
+class ProfilePageMixin(LoginRequiredMixin, UnfoldPageMixin):
+    """The profile page's context: every form on it, and the person's API tokens.
+
+    Each form posts to its own view, which renders this page again with its bound form (or
+    redirects back). Platform operators have no company, hence no tokens or notifications.
+    """
+
+    template_name: str | None = "accounts/profile.html"
     title = _("Your profile")
 
-    def get_initial(self) -> dict[str, Any]:
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
         user = cast(User, self.request.user)
+        context.setdefault("form", ProfileForm(initial=ProfileView.initial_for(user), user=user))
+        context["has_company"] = user.company_id is not None
+        if user.company_id is not None:
+            context.setdefault(
+                "notifications_form", NotificationsForm(initial=NotificationsForm.initial_for(user))
+            )
+            context.setdefault("token_form", ApiTokenForm())
+            context["api_tokens"] = list(user_api_tokens(user))
+        return context
+
+    def company_user(self) -> User:
+        user = cast(User, self.request.user)
+        if user.company_id is None:
+            raise Http404("Platform operators have no company profile settings.")
+        return user
+
+
+class ProfileView(ProfilePageMixin, FormView[ProfileForm]):
+    form_class = ProfileForm
+
+    @staticmethod
+    def initial_for(user: User) -> dict[str, Any]:
         return {"first_name": user.first_name, "last_name": user.last_name, "email": user.email}
+
+    def get_initial(self) -> dict[str, Any]:
+        return self.initial_for(cast(User, self.request.user))
 
     def get_form_kwargs(self) -> dict[str, Any]:
         return {**super().get_form_kwargs(), "user": self.request.user}
@@ -175,6 +209,64 @@ class ProfileView(LoginRequiredMixin, UnfoldPageMixin, FormView[ProfileForm]):
             form.add_error(None, exc)
             return self.form_invalid(form)
         messages.success(self.request, _("Your profile is saved."))
+        return redirect("accounts:profile")
+
+
+class NotificationsView(ProfilePageMixin, TemplateView):
+    http_method_names = ["post"]
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        user = self.company_user()
+        form = NotificationsForm(request.POST)
+        if not form.is_valid():
+            return self.render_to_response(self.get_context_data(notifications_form=form))
+        services.notification_preferences_update(user=user, **form.cleaned_data)
+        messages.success(request, _("Your e-mail choices are saved."))
+        return redirect("accounts:profile")
+
+
+class ApiTokenCreateView(ProfilePageMixin, TemplateView):
+    """Make a token and show its secret on the page this once (the response is not cached)."""
+
+    http_method_names = ["post"]
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        user = self.company_user()
+        form = ApiTokenForm(request.POST)
+        if form.is_valid():
+            try:
+                token, secret = services.api_token_create(
+                    user=user, name=form.cleaned_data["name"], expires_at=form.expires_at()
+                )
+            except ValidationError as exc:
+                form.add_error(None, exc.messages)
+            else:
+                messages.success(request, _("The token “%(name)s” is made.") % {"name": token.name})
+                context = self.get_context_data(new_token=token, new_secret=secret)
+                response = self.render_to_response(context)
+                response["Cache-Control"] = "no-store"
+                return response
+        return self.render_to_response(self.get_context_data(token_form=form))
+
+
+class ApiTokenRevokeView(LoginRequiredMixin, UnfoldPageMixin, TemplateView):
+    """Asks first (GET), revokes on POST. Another person's token is a 404, like a missing one."""
+
+    template_name = "accounts/api_token_revoke.html"
+    title = _("Revoke an API token")
+
+    def token(self) -> ApiToken:
+        user = cast(User, self.request.user)
+        if user.company_id is None:
+            raise Http404("No such token.")
+        return get_object_or_404(user_api_tokens(user), pk=self.kwargs["token_id"])
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        return super().get_context_data(token=self.token(), **kwargs)
+
+    def post(self, request: HttpRequest, token_id: int) -> HttpResponse:
+        token = services.api_token_revoke(user=cast(User, request.user), token=self.token())
+        messages.success(request, _("The token “%(name)s” is revoked.") % {"name": token.name})
         return redirect("accounts:profile")
 
 

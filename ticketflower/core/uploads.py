@@ -15,6 +15,8 @@ from django.core.exceptions import RequestDataTooBig
 from django.core.files.uploadhandler import FileUploadHandler
 from django.http import HttpRequest, HttpResponse
 
+from ticketflower.api.errors import is_api_request, json_error
+
 # Set on a request whose upload the handler stopped.
 _STOPPED = "_ticketflower_upload_over_limit"
 
@@ -30,13 +32,12 @@ def size_text(size: int) -> str:
     return f"{max(1, round(size / 1024))} KB"
 
 
-def too_large_response() -> HttpResponse:
+def too_large_response(request: HttpRequest) -> HttpResponse:
     limit = size_text(settings.MAX_REQUEST_BYTES)
-    return HttpResponse(
-        f"Request too large: TicketFlower accepts at most {limit} per request, files included.\n",
-        status=413,
-        content_type="text/plain; charset=utf-8",
-    )
+    text = f"Request too large: TicketFlower accepts at most {limit} per request, files included."
+    if is_api_request(request):  # every API error is JSON
+        return json_error(413, text)
+    return HttpResponse(text + "\n", status=413, content_type="text/plain; charset=utf-8")
 
 
 class RequestSizeLimitMiddleware:
@@ -54,10 +55,10 @@ class RequestSizeLimitMiddleware:
         except ValueError:
             declared = 0  # Django reads such a body as empty
         if declared > settings.MAX_REQUEST_BYTES:
-            return too_large_response()
+            return too_large_response(request)
         response = self.get_response(request)
         if getattr(request, _STOPPED, False):
-            return too_large_response()  # instead of the 400 the stopped upload turned into
+            return too_large_response(request)  # instead of the 400 the stopped upload turned into
         return response
 
 

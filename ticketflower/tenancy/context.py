@@ -44,6 +44,20 @@ def company_context(company: Company) -> Iterator[Company]:
         _current.reset(token)
 
 
+@contextmanager
+def outside_any_company() -> Iterator[None]:
+    """Act for no company inside the block, whatever was set before; restores it after.
+
+    For code that must not inherit a context it did not establish itself — an API view runs
+    with its token's company or none, never the browser session's (see ticketflower.api.views).
+    """
+    token = _current.set(None)
+    try:
+        yield
+    finally:
+        _current.reset(token)
+
+
 def current_company() -> Company:
     company = _current.get()
     if company is None:

@@ -16,6 +16,7 @@ from reversion.models import Revision, Version
 
 from conftest import Tenant
 from tests.factories import load_bundle, make_release, make_ticket, make_workflow
+from ticketflower.accounts.services import api_token_create
 from ticketflower.definitions import services
 from ticketflower.definitions.models import TaskDefinition, WorkflowTransition
 from ticketflower.runtime.models import FileUpload, WorkflowInstance
@@ -111,6 +112,7 @@ def both(tenant_a: Tenant, tenant_b: Tenant) -> tuple[Tenant, Tenant]:
         services.release_rollback(actor=tenant.designer, release=first)
         order = {"supplier": "Acme", "item": "Desk", "quantity": 1, "unit_price": 90.0}
         make_ticket(tenant.member, workflow, worker=tenant.worker, data=order)
+        api_token_create(user=tenant.member, name="script")
         with company_context(tenant.company):
             FileUpload.objects.create(filename="quote.pdf", ext_key="k", uploaded_by=tenant.member)
             # A draft task no transition points at: rows referencing a task answer first otherwise.

@@ -108,7 +108,6 @@ def make_ticket(
     data = {"item": "Laptop", "reason": "Mine broke"} if data is None else data
     with company_context(workflow.company):
         release = current_release(workflow) or make_release(workflow.created_by or submitter, workflow)
-<<<<<<< HEAD
         ticket_type = release.ticket_types.order_by("position").first()
         assert ticket_type is not None
     ticket = ticket_submit(ticket_type=ticket_type, submitted_by=submitter, data=data)
@@ -118,27 +117,6 @@ def make_ticket(
                 assigned_to=worker, status="OPEN", assigned_at=timezone.now()
             )
     return ticket
-=======
-        spec = release.bundle["workflow"]
-        first_key = next(t["to"] for t in spec["transitions"] if t["from"] is None)
-        first = next(t for t in spec["tasks"] if t["key"] == first_key)
-        run = WorkflowInstance.objects.create(release=release, current_task_key=first_key, data=data)
-        task = TaskInstance.objects.create(
-            workflow_instance=run,
-            task_key=first_key,
-            title=first["title"],
-            task_type=first["type"],
-            status="OPEN",
-            input_data=data,
-        )
-        task_assign(task=task, worker=worker)
-        ticket: TicketInstance = TicketInstance.objects.create(
-            ticket_type=release.ticket_types.order_by("position").first(),
-            workflow_instance=run,
-            data=data,
-            created_by=submitter,
-        )
-        return ticket
 
 
 def make_api_token(user: User, name: str = "script") -> str:
@@ -150,4 +128,3 @@ def make_api_token(user: User, name: str = "script") -> str:
 def bearer(secret: str) -> dict[str, str]:
     """The Authorization header for Django's test client: `client.get(url, headers=bearer(secret))`."""
     return {"Authorization": f"Bearer {secret}"}
->>>>>>> api

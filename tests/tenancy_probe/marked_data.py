@@ -2,16 +2,10 @@
 
 `make_work` builds the same things for either company — a workflow uploaded from a sample
 bundle and edited (draft revisions with comments), two publications and a rollback (release
-<<<<<<< HEAD
 notes), a role link, a task only that role works on, a running and a finished ticket (ticket,
-run and task data), a file — so every page A can open has a counterpart aimed at B. For B
-the bundle is rewritten first (`mark_bundle`): free text gets "Bravo …", identifiers (task keys, field names) get "bravo_",
-=======
-notes), a role link, a running and a finished ticket (ticket, run and task data), a file, an
-API token —
-so every page A can open has a counterpart aimed at B. For B the bundle is rewritten first
-(`mark_bundle`): free text gets "Bravo …", identifiers (task keys, field names) get "bravo_",
->>>>>>> api
+run and task data), a file, an API token — so every page A can open has a counterpart aimed
+at B. For B the bundle is rewritten first (`mark_bundle`): free text gets "Bravo …",
+identifiers (task keys, field names) get "bravo_",
 and everything that refers to them (transitions, conditions, schemas, ticket-type fields)
 follows, so the bundle still validates and publishes.
 

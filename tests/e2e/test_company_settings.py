@@ -5,10 +5,9 @@ from playwright.sync_api import Page, expect
 from pytest_django.live_server_helper import LiveServer
 
 from conftest import make_tenant
-from tests.e2e.conftest import in_db_thread
+from tests.e2e.conftest import REPORT_VIOLATIONS, in_db_thread
 from tests.e2e.test_design_editors import collect_errors
 from tests.e2e.test_role_sites import log_in
-from tests.e2e.test_security import REPORT_VIOLATIONS
 from ticketflower.admin_sites.company import MASKED_SECRET
 from ticketflower.tenancy.models import Company
 

@@ -1,11 +1,20 @@
 from django.urls import include, path, re_path
 
-from ticketflower.api import views
+from ticketflower.api import views, work
 
 app_name = "api"
 
 v1 = [
     path("ticket-types/", views.TicketTypeListView.as_view(), name="ticket-types"),
+    path("tickets/", work.TicketListView.as_view(), name="tickets"),
+    path("tickets/<int:pk>/", work.TicketDetailView.as_view(), name="ticket"),
+    path("tasks/", work.TaskListView.as_view(), name="tasks"),
+    path("tasks/pool/", work.PoolView.as_view(), name="pool"),
+    path("tasks/<int:pk>/claim/", work.TaskClaimView.as_view(), name="task-claim"),
+    path("tasks/<int:pk>/start/", work.TaskStartView.as_view(), name="task-start"),
+    path("tasks/<int:pk>/complete/", work.TaskCompleteView.as_view(), name="task-complete"),
+    path("tasks/<int:pk>/release/", work.TaskReleaseView.as_view(), name="task-release"),
+    path("callbacks/<str:token>/", work.CallbackView.as_view(), name="callback"),
     path("schema/", views.SchemaView.as_view(), name="schema"),
     path("docs/", views.DocsView.as_view(), name="docs"),
 ]

@@ -16,7 +16,7 @@ from typing import Any, ParamSpec
 
 from django.conf import settings
 from django.core.mail import send_mail
-from django.db import close_old_connections, transaction
+from django.db import transaction
 from django.urls import reverse
 from procrastinate import RetryStrategy
 from procrastinate.contrib.django import app
@@ -40,7 +40,6 @@ def company_job(func: Callable[..., None]) -> Callable[..., None]:
 
     @functools.wraps(func)
     def run(*, company_id: int, **kwargs: Any) -> None:
-        close_old_connections()
         try:
             company = Company.unscoped.get(pk=company_id)
         except Company.DoesNotExist:
@@ -204,7 +203,6 @@ async def recover_stalled_jobs(context: Any, timestamp: int) -> None:
 @app.task(name="runtime.assign_waiting_everywhere", queueing_lock="assign_waiting_everywhere")
 def assign_waiting_everywhere(timestamp: int) -> None:
     """A safety net: companies with tasks waiting for a worker get an assignment pass."""
-    close_old_connections()
     # Unscoped on purpose: finds which companies to act for; each pass then runs in its own.
     companies = (
         TaskInstance.unscoped.filter(

@@ -10,6 +10,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from django import forms
+from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 from unfold.widgets import (
     INPUT_CLASSES,
@@ -91,7 +92,13 @@ def task_page(task: TaskInstance) -> dict[str, Any]:
         "links": links(spec.get("ext_ref")),
         "input_rows": labelled(task.input_data, workflow_fields(run)),
         "ticket": ticket,
-        "workflow_title": run.release.workflow.title,
+        "ticket_rows": [
+            (_("Ticket"), str(ticket)),
+            (_("Workflow"), run.release.workflow.title),
+            (_("Submitted by"), str(ticket.created_by or "—")),
+            (_("Submitted"), formats.date_format(timezone.localtime(ticket.created_at), "DATETIME_FORMAT")),
+            (_("Status"), run.get_status_display()),
+        ],
         "run": run,
     }
 
@@ -159,6 +166,8 @@ def history_rows(events: list[TicketEvent]) -> list[dict[str, Any]]:
         message = event.message
         if attempt and message == event.details.get("error"):
             message = ""  # the attempt's line says it
+        if event.task is not None and message == event.task.title:
+            message = ""  # "what" names the task already
         rows.append(
             {
                 "when": event.created_at,

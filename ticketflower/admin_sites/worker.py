@@ -44,27 +44,6 @@ class WorkerSite(TenantAdminSite):
 worker_site = WorkerSite(name="worker")
 
 
-def one_or_404(queryset: QuerySet[TaskInstance], object_id: str) -> TaskInstance:
-    """The task `object_id` within `queryset`, with its run's release, ticket and workflow loaded."""
-    try:
-        pk = int(object_id)
-    except (TypeError, ValueError) as exc:
-        raise Http404("Not found.") from exc
-    task = (
-        queryset.defer(None)  # the page reads the release's bundle, which lists defer
-        .select_related(
-            "workflow_instance__release__workflow",
-            "workflow_instance__ticket__ticket_type",
-            "workflow_instance__ticket__created_by",
-        )
-        .filter(pk=pk)
-        .first()
-    )
-    if task is None:
-        raise Http404("Not found.")
-    return task
-
-
 class _TaskListAdmin(TenantModelAdmin):
     """A read-only list of FORM tasks with their tickets; the change page is the task's own page."""
 
@@ -82,6 +61,27 @@ class _TaskListAdmin(TenantModelAdmin):
     def workflow(self, obj: TaskInstance) -> str:
         return str(obj.workflow_instance.release.workflow.title)
 
+    def task_or_404(self, queryset: QuerySet[TaskInstance], object_id: str) -> TaskInstance:
+        """The task `object_id` if `queryset` holds it, as this admin's proxy, with its run's
+        release, ticket and workflow loaded."""
+        try:
+            pk = int(object_id)
+        except (TypeError, ValueError) as exc:
+            raise Http404("Not found.") from exc
+        task = (
+            cast(QuerySet[TaskInstance], self.model._default_manager.all())
+            .filter(pk__in=queryset.filter(pk=pk).values("pk"))
+            .select_related(
+                "workflow_instance__release__workflow",
+                "workflow_instance__ticket__ticket_type",
+                "workflow_instance__ticket__created_by",
+            )
+            .first()
+        )
+        if task is None:
+            raise Http404("Not found.")
+        return task
+
     def render_page(self, request: HttpRequest, task: TaskInstance, **context: Any) -> TemplateResponse:
         return TemplateResponse(
             request,
@@ -90,6 +90,7 @@ class _TaskListAdmin(TenantModelAdmin):
                 **self.admin_site.each_context(request),
                 **task_page(task),
                 "opts": self.model._meta,
+                "original": task,
                 "title": task.title,
                 "list_url": reverse(f"worker:runtime_{self.model._meta.model_name}_changelist"),
                 **context,
@@ -121,7 +122,7 @@ class MyTaskAdmin(_TaskListAdmin):
         self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: Any = None
     ) -> HttpResponse:
         """The task's page: what to do, what it reads, its ticket, and the form to do it with."""
-        task = one_or_404(self.get_queryset(request), object_id)
+        task = self.task_or_404(self.get_queryset(request), object_id)
         if request.method != "POST":
             return self.work_page(request, task, output_form(task))
         return self.act(request, task, str(request.POST.get("_action") or ""))
@@ -169,7 +170,7 @@ class MyTaskAdmin(_TaskListAdmin):
         return HttpResponseRedirect(reverse("worker:runtime_mytask_changelist"))
 
     def release_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
-        task = one_or_404(self.get_queryset(request), object_id)
+        task = self.task_or_404(self.get_queryset(request), object_id)
         if request.method != "POST":
             detail = _(
                 "It goes back to the pool, where any worker who may do it can claim it. "
@@ -231,7 +232,7 @@ class PoolTaskAdmin(_TaskListAdmin):
         self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: Any = None
     ) -> HttpResponse:
         """A look at the task before claiming it."""
-        task = one_or_404(self.get_queryset(request), object_id)
+        task = self.task_or_404(self.get_queryset(request), object_id)
         return self.render_page(
             request, task, claim_url=reverse("worker:runtime_pooltask_claim", args=[task.pk])
         )
@@ -239,7 +240,7 @@ class PoolTaskAdmin(_TaskListAdmin):
     def claim_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         """Claim a pool task (POST). Of many claims at once one wins; the others are told it was taken."""
         worker = cast(User, request.user)
-        task = one_or_404(claimable_tasks(worker), object_id)
+        task = self.task_or_404(claimable_tasks(worker), object_id)
         if request.method != "POST":
             return HttpResponseRedirect(reverse("worker:runtime_pooltask_change", args=[task.pk]))
         try:

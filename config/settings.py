@@ -423,6 +423,7 @@ UNFOLD_WORKER = _site(
     [
         ("Dashboard", "dashboard", "worker:index"),
         ("My tasks", "task_alt", "worker:runtime_mytask_changelist"),
+        ("Open tasks", "inbox", "worker:runtime_pooltask_changelist"),
     ],
 )
 UNFOLD_COMPANY = _site(

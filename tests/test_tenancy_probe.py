@@ -64,6 +64,8 @@ MUST_ACCEPT = {
     "design:definitions_taskdefinition_import → design:definitions_taskdefinition_process_import",
     "design:definitions_ticketdefinition_change",
     "tickets:runtime_activetask_changelist [reassign] → tickets:runtime_activetask_changelist",
+    "tickets:runtime_activeticket_hold_detail",
+    "tickets:runtime_activeticket_cancel_detail",
     "company:accounts_user_change",
     "company:tenancy_companyrole_change",
     "company:tenancy_companyrole_import → company:tenancy_companyrole_process_import",

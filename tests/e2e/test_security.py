@@ -73,11 +73,14 @@ def test_the_main_pages_of_every_site_run_without_a_policy_violation(
         "/tickets/",
         "/tickets/runtime/activeticket/",
         f"/tickets/runtime/activeticket/{ticket}/change/",
+        f"/tickets/runtime/activeticket/{ticket}/hold/",
         "/tickets/runtime/activetask/",
         f"/tickets/runtime/activetask/{task}/change/",
         "/worker/",
         "/worker/runtime/mytask/",
         f"/worker/runtime/mytask/{task}/change/",
+        f"/worker/runtime/mytask/{task}/release/",
+        "/worker/runtime/pooltask/",
         "/company/",
         "/company/accounts/user/",
         f"/company/accounts/user/{tenant.worker.pk}/change/",
@@ -174,7 +177,7 @@ def test_pagination_links_navigate_under_the_policy(
     [
         ("design", "designer", ["Workflows", "Tasks", "Ticket types", "Upload a bundle"]),
         ("tickets", "ticket_admin", ["Active tickets", "Ticket archive", "Active tasks"]),
-        ("worker", "worker", ["My tasks"]),
+        ("worker", "worker", ["My tasks", "Open tasks"]),
         ("company", "admin", ["Company profile", "People", "Company roles"]),
     ],
 )

@@ -251,7 +251,8 @@ def _short(rows: list[Any]) -> str:
 
 
 # Values that are not text anyone wrote: choices, hashes, secrets.
-_NOT_TEXT = {"password", "sha256", "key_hash", "prefix"}
+# Not the company's words: hashes, and the fixed name of what acted when no person did ("TicketFlower").
+_NOT_TEXT = {"password", "sha256", "key_hash", "prefix", "actor_label"}
 _DATA_FIELDS = {"data", "input_data", "output_data"}  # JSON keyed by field names
 
 

@@ -17,7 +17,7 @@ from ticketflower.runtime.models import (
     TaskStatus,
     TicketInstance,
 )
-from ticketflower.runtime.selectors import available_workers, worker_tasks
+from ticketflower.runtime.selectors import available_workers, my_tasks, pool_tasks
 from ticketflower.tenancy.models import CompanyRole, SystemRole, SystemRoleAssignment
 from ticketflower.tenancy.versions import company_versions
 
@@ -95,10 +95,11 @@ def tickets_dashboard() -> dict[str, Any]:
 
 
 def worker_dashboard(worker: User) -> dict[str, Any]:
-    tasks = list(worker_tasks(worker)[:20])
+    tasks = list(my_tasks(worker)[:20])
     return {
         "stats": [
-            (_("My open tasks"), worker_tasks(worker).count()),
+            (_("My open tasks"), my_tasks(worker).count()),
+            (_("Open tasks in the pool"), pool_tasks(worker).count()),
             (_("Available for new tasks"), _("yes") if worker.is_available else _("no")),
         ],
         "tables": [

@@ -80,16 +80,26 @@ class NoteForm(forms.Form):
 
 
 def confirm_page(
-    admin: Any, request: HttpRequest, obj: Any, question: Any, *, detail: Any = "", with_note: bool = False
+    admin: Any,
+    request: HttpRequest,
+    obj: Any,
+    question: Any,
+    *,
+    detail: Any = "",
+    with_note: bool = False,
+    note_form: forms.Form | None = None,
 ) -> HttpResponse:
-    """State changes are POSTs: a detail action's link shows this page with the button."""
+    """State changes are POSTs: a detail action's link shows this page with the button.
+
+    `note_form` (a form with a `note` field) replaces the release note `with_note` asks for.
+    """
     context = {
         **admin.admin_site.each_context(request),
         "opts": admin.model._meta,
         "original": obj,
         "title": question,
         "detail": detail,
-        "note_form": NoteForm() if with_note else None,
+        "note_form": note_form or (NoteForm() if with_note else None),
     }
     return TemplateResponse(request, "admin_sites/confirm.html", context)
 

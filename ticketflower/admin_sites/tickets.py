@@ -1,19 +1,31 @@
-"""/tickets/: ticket admins watch every ticket and task of their company and reassign tasks."""
+"""/tickets/: ticket admins watch every ticket and task of their company and step in.
 
+A ticket's page shows its data, where its run stands (and why it stopped), its tasks and its
+history. Holding, resuming, cancelling and rerouting a ticket, and retrying or skipping a task
+in error, are POSTs behind a confirmation page or form, done by ticketflower.runtime.services;
+a state the ticket is no longer in comes back as `WrongState` and is shown as its reason.
+A button shows only where its action applies.
+"""
+
+from collections.abc import Callable
 from typing import Any, cast
 
 from django import forms
 from django.contrib import admin, messages
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
-from django.utils.html import format_html, format_html_join
+from django.urls import reverse
+from django.utils.html import format_html
+from django.utils.text import Truncator
 from django.utils.translation import gettext_lazy as _
 from unfold.decorators import action, display
 
 from ticketflower.accounts.models import User
 from ticketflower.admin_sites.dashboards import tickets_dashboard
+from ticketflower.admin_sites.design import confirm_page
 from ticketflower.admin_sites.resources import TaskExportResource, TicketExportResource
+from ticketflower.admin_sites.runs import history_rows, labelled, output_form, workflow_fields
 from ticketflower.runtime import services as runtime_services
 from ticketflower.runtime.models import (
     ACTIVE_TASK_STATUSES,
@@ -22,9 +34,19 @@ from ticketflower.runtime.models import (
     ActiveTicket,
     ArchivedTask,
     ArchivedTicket,
+    Assignment,
     TaskInstance,
+    TaskStatus,
+    TicketInstance,
+    WorkflowInstance,
+    WorkflowStatus,
 )
-from ticketflower.runtime.selectors import available_workers
+from ticketflower.runtime.selectors import (
+    WAITING_FOR_A_WORKER,
+    available_workers,
+    ticket_history,
+    ticket_tasks,
+)
 from ticketflower.tenancy.admin import TenantAdminSite, TenantExportMixin, TenantModelAdmin
 from ticketflower.tenancy.models import SystemRole
 
@@ -45,6 +67,63 @@ tickets_site = TicketsSite(name="tickets")
 READ_ONLY = frozenset({"view"})
 
 
+class TicketNoteForm(forms.Form):
+    note = forms.CharField(
+        label=_("Note"),
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("Why: it goes into the ticket's history."),
+    )
+
+
+def ticket_page(ticket_id: int, run_status: str | None) -> str:
+    """A ticket's page: among the active tickets while it runs, in the archive once it is done."""
+    archived = run_status is not None and run_status not in ACTIVE_WORKFLOW_STATUSES
+    return reverse(f"tickets:runtime_{'archived' if archived else 'active'}ticket_change", args=[ticket_id])
+
+
+def ticket_url(ticket: TicketInstance) -> str:
+    """The ticket's page as it stands now (an action may just have finished or cancelled it)."""
+    status = (
+        TicketInstance.objects.filter(pk=ticket.pk)
+        .values_list("workflow_instance__status", flat=True)
+        .first()
+    )
+    return ticket_page(ticket.pk, status)
+
+
+def _done_or_told(
+    request: HttpRequest, ticket: TicketInstance, call: Callable[[User], object], done: str
+) -> HttpResponse:
+    """Run a ticket admin's service; say what happened, or why nothing did, on the ticket's page."""
+    try:
+        call(cast(User, request.user))
+    except runtime_services.WrongState as exc:
+        messages.error(request, exc.reason)
+    else:
+        messages.success(request, done)
+    return HttpResponseRedirect(ticket_url(ticket))
+
+
+def task_who(task: TaskInstance) -> str:
+    """Who has the task, or what it waits for."""
+    if task.task_type != "FORM":
+        return str(_("TicketFlower (automatic)"))
+    if task.assigned_to_id:
+        return str(task.assigned_to)
+    if task.status == TaskStatus.PENDING:
+        if task.assignment == Assignment.POOL:
+            return str(_("In the pool"))
+        return str(_("Waiting for a worker"))
+    return "—"
+
+
+def may_retry_or_skip(task: TaskInstance, run_status: str) -> bool:
+    """A task in error whose run stopped for it: what `task_retry` and `task_skip` accept."""
+    return task.status == TaskStatus.ERROR and run_status == WorkflowStatus.ERROR
+
+
 class TicketTypeFilter(admin.AllValuesFieldListFilter):
     """Ticket types by title: each release publishes its own rows, people think of one type."""
 
@@ -55,22 +134,22 @@ class _TicketAdmin(TenantExportMixin, TenantModelAdmin):
     resource_classes = [TicketExportResource]
     allowed = READ_ONLY
     list_display = ["__str__", "ticket_type_title", "status", "created_by", "created_at"]
-    list_filter = [("ticket_type__title", TicketTypeFilter)]
+    list_filter = [("ticket_type__title", TicketTypeFilter), "workflow_instance__status"]
     search_fields = ["ticket_type__title", "created_by__email"]
     list_select_related = ["ticket_type", "created_by", "workflow_instance"]
     readonly_fields = [
         "ticket_type_title",
+        "workflow_status",
         "release",
         "created_by",
         "created_at",
         "updated_at",
-        "data",
-        "workflow_status",
-        "task_table",
     ]
     fields = readonly_fields
+    change_form_outer_after_template = "admin_sites/ticket_after.html"
     show_full_result_count = False  # no COUNT(*) over every ticket on each page
     archived = False
+    actions_detail = ["hold_detail", "resume_detail", "cancel_detail", "reroute_detail"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
         queryset = super().get_queryset(request)
@@ -87,46 +166,167 @@ class _TicketAdmin(TenantExportMixin, TenantModelAdmin):
         run = obj.workflow_instance
         return str(run.release) if run else "—"
 
-    @display(description=_("status"))
+    @display(description=_("status"), ordering="workflow_instance__status")
     def status(self, obj: Any) -> str:
         return str(obj.workflow_instance.get_status_display()) if obj.workflow_instance else "—"
 
-    @display(description=_("workflow status"))
+    @display(description=_("status"))
     def workflow_status(self, obj: Any) -> str:
+        """Where the run stands: its status, its current task, and why it stopped if it did."""
         run = obj.workflow_instance
         if run is None:
             return "—"
-        current = f" — {run.current_task_title}" if run.current_task_key else ""
-        return f"{run.get_status_display()}{current}"
+        text = str(run.get_status_display())
+        if run.current_task_key:
+            text += f" — {run.current_task_title}"
+        if run.error:
+            text += f": {run.error}"
+        return text
 
-    @display(description=_("tasks"))
-    def task_table(self, obj: Any) -> str:
-        if obj.workflow_instance is None:
-            return "—"
-        tasks = obj.workflow_instance.tasks.select_related("assigned_to").order_by("created_at")
-        rows = format_html_join(
-            "",
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            (
-                (
-                    task.title,
-                    task.get_status_display(),
-                    task.assigned_to or "—",
-                    task.started_at or "—",
-                    task.completed_at or "—",
-                )
-                for task in tasks
-            ),
+    # --- the ticket's page -------------------------------------------------------------
+
+    def change_view(
+        self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: Any = None
+    ) -> HttpResponse:
+        ticket = self.get_object(request, object_id)
+        context = dict(extra_context or {})
+        if ticket is not None and ticket.workflow_instance is not None:
+            run = ticket.workflow_instance
+            tasks = list(ticket_tasks(ticket))
+            context.update(
+                run=run,
+                data_rows=labelled(run.data, workflow_fields(run)),
+                task_rows=[self._task_row(task, run.status) for task in tasks],
+                history=history_rows(ticket_history(ticket)),
+            )
+        return super().change_view(request, object_id, form_url, context)
+
+    @staticmethod
+    def _task_row(task: TaskInstance, run_status: str) -> dict[str, Any]:
+        active = task.status in ACTIVE_TASK_STATUSES
+        page = f"tickets:runtime_{'active' if active else 'archived'}task_change"
+        actions = may_retry_or_skip(task, run_status)
+        return {
+            "task": task,
+            "url": reverse(page, args=[task.pk]),
+            "who": task_who(task),
+            "retry_url": reverse("tickets:runtime_activetask_retry_detail", args=[task.pk])
+            if actions
+            else "",
+            "skip_url": reverse("tickets:runtime_activetask_skip_detail", args=[task.pk]) if actions else "",
+        }
+
+    # --- which actions apply ------------------------------------------------------------
+
+    def _ticket_or_404(self, request: HttpRequest, object_id: str) -> TicketInstance:
+        ticket = self.get_object(request, object_id)
+        if ticket is None or ticket.workflow_instance is None:
+            raise Http404("Not found.")
+        return cast(TicketInstance, ticket)
+
+    def get_actions_detail(self, request: HttpRequest, object_id: int | str) -> list[Any]:
+        """A button shows only where its action applies.
+
+        The actions themselves only need the view right: the service refuses what does not
+        apply (any more), and a page opened before someone else acted gets its reason.
+        """
+        applies = self._applicable(request, str(object_id))
+        return [a for a in super().get_actions_detail(request, object_id) if a.method.__name__ in applies]
+
+    def _applicable(self, request: HttpRequest, object_id: str) -> set[str]:
+        ticket = self.get_object(request, object_id)
+        run = ticket.workflow_instance if ticket is not None else None
+        if run is None:
+            return set()
+        names = set()
+        if run.status == WorkflowStatus.IN_PROGRESS:
+            names.add("hold_detail")
+        if run.status == WorkflowStatus.ON_HOLD:
+            names.add("resume_detail")
+        if run.status in (WorkflowStatus.IN_PROGRESS, WorkflowStatus.ON_HOLD, WorkflowStatus.ERROR):
+            names.add("cancel_detail")
+        if run.status == WorkflowStatus.ERROR:
+            # Only a run that stopped after a completed task (no transition matched) can look again.
+            last = ticket_tasks(ticket).last()
+            if last is not None and last.status == TaskStatus.COMPLETED:
+                names.add("reroute_detail")
+        return names
+
+    # --- the actions -------------------------------------------------------------------
+
+    def _with_note(
+        self,
+        request: HttpRequest,
+        ticket: TicketInstance,
+        question: Any,
+        detail: Any,
+        call: Callable[[User, str], object],
+        done: str,
+    ) -> HttpResponse:
+        form = TicketNoteForm(request.POST if request.method == "POST" else None)
+        if not form.is_valid():
+            return confirm_page(self, request, ticket, question, detail=detail, note_form=form)
+        note = form.cleaned_data["note"]
+        return _done_or_told(request, ticket, lambda actor: call(actor, note), done)
+
+    @action(description=_("Put on hold"), url_path="hold", icon="pause", permissions=["view"])
+    def hold_detail(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        ticket = self._ticket_or_404(request, object_id)
+        return self._with_note(
+            request,
+            ticket,
+            _("Put this ticket on hold?"),
+            _("No new task starts and its workers cannot complete their tasks until it is resumed."),
+            lambda actor, note: runtime_services.ticket_hold(actor=actor, ticket=ticket, note=note),
+            str(_("The ticket is on hold.")),
         )
-        return format_html(
-            "<table><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr>{}</table>",
-            _("Task"),
-            _("Status"),
-            _("Assigned to"),
-            _("Started"),
-            _("Completed"),
-            rows,
+
+    @action(description=_("Resume"), url_path="resume", icon="play_arrow", permissions=["view"])
+    def resume_detail(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        ticket = self._ticket_or_404(request, object_id)
+        if request.method != "POST":
+            detail = _("It goes on where it was put on hold.")
+            return confirm_page(self, request, ticket, _("Resume this ticket?"), detail=detail)
+        return _done_or_told(
+            request,
+            ticket,
+            lambda actor: runtime_services.ticket_resume(actor=actor, ticket=ticket),
+            str(_("The ticket goes on.")),
         )
+
+    @action(description=_("Cancel"), url_path="cancel", icon="cancel", permissions=["view"])
+    def cancel_detail(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        ticket = self._ticket_or_404(request, object_id)
+        return self._with_note(
+            request,
+            ticket,
+            _("Cancel this ticket?"),
+            _("It stops for good: its unfinished tasks are cancelled and its submitter is told."),
+            lambda actor, note: runtime_services.ticket_cancel(actor=actor, ticket=ticket, note=note),
+            str(_("The ticket is cancelled.")),
+        )
+
+    @action(description=_("Look for the way on"), url_path="reroute", icon="alt_route", permissions=["view"])
+    def reroute_detail(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        ticket = self._ticket_or_404(request, object_id)
+        if request.method != "POST":
+            run = ticket.workflow_instance
+            detail = _(
+                "It stopped with “%(error)s”. Its transitions are tried again with the data it has now "
+                "(fix the workflow, or the data by skipping a task, first)."
+            ) % {"error": run.error if run else ""}
+            return confirm_page(self, request, ticket, _("Look for the way on again?"), detail=detail)
+        try:
+            runtime_services.run_reroute(actor=cast(User, request.user), ticket=ticket)
+        except runtime_services.WrongState as exc:
+            messages.error(request, exc.reason)
+            return HttpResponseRedirect(ticket_url(ticket))
+        run = WorkflowInstance.objects.get(pk=ticket.workflow_instance_id)
+        if run.status == WorkflowStatus.ERROR:
+            messages.warning(request, _("Still no way on: %(error)s") % {"error": run.error})
+        else:
+            messages.success(request, _("The ticket goes on."))
+        return HttpResponseRedirect(ticket_url(ticket))
 
 
 @admin.register(ActiveTicket, site=tickets_site)
@@ -149,19 +349,43 @@ class ReassignForm(forms.Form):
             field.queryset = available_workers(include_unavailable=True)
 
 
+class WaitingFilter(admin.SimpleListFilter):
+    """FORM tasks nobody has yet: in the pool, or waiting for an available worker."""
+
+    title = _("waiting for a worker")
+    parameter_name = "waiting"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
+        return [
+            ("any", _("Yes")),
+            (Assignment.POOL.value, _("In the pool")),
+            (Assignment.AUTO.value, _("For automatic assignment")),
+        ]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        value = self.value()
+        if value == "any":
+            return queryset.filter(WAITING_FOR_A_WORKER)
+        if value in (Assignment.POOL, Assignment.AUTO):
+            return queryset.filter(WAITING_FOR_A_WORKER, assignment=value)
+        return queryset
+
+
 class _TaskAdmin(TenantExportMixin, TenantModelAdmin):
     resource_classes = [TaskExportResource]
     allowed = frozenset({"view"})
-    list_display = ["__str__", "workflow_instance", "status", "assigned_to", "created_at", "completed_at"]
-    list_filter = ["status", "task_type"]
+    list_display = ["__str__", "ticket", "status", "who", "error_text", "created_at", "completed_at"]
+    list_filter = [WaitingFilter, "status", "task_type"]
     search_fields = ["title", "assigned_to__email"]
-    list_select_related = ["workflow_instance__release__workflow", "assigned_to"]
+    list_select_related = ["workflow_instance__ticket__ticket_type", "assigned_to"]
     readonly_fields = [
         "title",
         "task_key",
-        "workflow_instance",
+        "ticket",
         "status",
-        "assigned_to",
+        "who",
+        "attempts",
+        "error",
         "input_data",
         "output_data",
         "created_at",
@@ -178,6 +402,20 @@ class _TaskAdmin(TenantExportMixin, TenantModelAdmin):
         if self.archived:
             return queryset.exclude(status__in=ACTIVE_TASK_STATUSES)
         return queryset.filter(status__in=ACTIVE_TASK_STATUSES)
+
+    @display(description=_("ticket"))
+    def ticket(self, obj: TaskInstance) -> str:
+        run = obj.workflow_instance
+        url = ticket_page(run.ticket.pk, run.status)
+        return format_html('<a class="text-primary-600 underline" href="{}">{}</a>', url, run.ticket)
+
+    @display(description=_("who"))
+    def who(self, obj: TaskInstance) -> str:
+        return task_who(obj)
+
+    @display(description=_("error"))
+    def error_text(self, obj: TaskInstance) -> str:
+        return Truncator(obj.error).chars(120) or "—"
 
     @action(description=_("Reassign to a worker"), permissions=["view"])
     def reassign(self, request: HttpRequest, queryset: QuerySet[TaskInstance]) -> HttpResponse | None:
@@ -201,7 +439,68 @@ class _TaskAdmin(TenantExportMixin, TenantModelAdmin):
 
 @admin.register(ActiveTask, site=tickets_site)
 class ActiveTaskAdmin(_TaskAdmin):
-    pass
+    actions_detail = ["retry_detail", "skip_detail"]
+
+    def _task_or_404(self, request: HttpRequest, object_id: str) -> TaskInstance:
+        task = self.get_object(request, object_id)
+        if task is None:
+            raise Http404("Not found.")
+        return cast(TaskInstance, task)
+
+    def get_actions_detail(self, request: HttpRequest, object_id: int | str) -> list[Any]:
+        """Retry and Skip show for a task in error that stopped its ticket (the services refuse the rest)."""
+        task = self.get_object(request, str(object_id))
+        if task is None or not may_retry_or_skip(task, task.workflow_instance.status):
+            return []
+        return list(super().get_actions_detail(request, object_id))
+
+    @action(description=_("Retry"), url_path="retry", icon="replay", permissions=["view"])
+    def retry_detail(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        task = self._task_or_404(request, object_id)
+        ticket = task.workflow_instance.ticket
+        if request.method != "POST":
+            detail = _(
+                "It stopped with “%(error)s”. It starts again from its first try: an action is called "
+                "again (with the same idempotency key), a form goes back to a worker."
+            ) % {"error": task.error}
+            return confirm_page(self, request, task, _("Try this task again?"), detail=detail)
+        return _done_or_told(
+            request,
+            ticket,
+            lambda actor: runtime_services.task_retry(actor=actor, task=task),
+            str(_("“%(task)s” is tried again.") % {"task": task.title}),
+        )
+
+    @action(description=_("Skip"), url_path="skip", icon="skip_next", permissions=["view"])
+    def skip_detail(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """Finish a task in error by hand: the admin gives the output it should have given."""
+        task = self._task_or_404(request, object_id)
+        ticket = task.workflow_instance.ticket
+        form = output_form(task, request.POST if request.method == "POST" else None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                runtime_services.task_skip(actor=cast(User, request.user), task=task, output=form.json_data())
+            except runtime_services.DataInvalid as exc:
+                form.add_field_errors(exc.errors)
+            except runtime_services.WrongState as exc:
+                messages.error(request, exc.reason)
+                return HttpResponseRedirect(ticket_url(ticket))
+            else:
+                messages.success(
+                    request, _("“%(task)s” is skipped; the ticket goes on.") % {"task": task.title}
+                )
+                return HttpResponseRedirect(ticket_url(ticket))
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "original": task,
+            "title": _("Skip “%(task)s”?") % {"task": task.title},
+            "task": task,
+            "ticket": ticket,
+            "form": form,
+            "back_url": ticket_url(ticket),
+        }
+        return TemplateResponse(request, "admin_sites/task_skip.html", context)
 
 
 @admin.register(ArchivedTask, site=tickets_site)

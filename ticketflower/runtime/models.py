@@ -319,3 +319,12 @@ class MyTask(TaskInstance):
         proxy = True
         verbose_name = _("my task")
         verbose_name_plural = _("my tasks")
+
+
+class PoolTask(TaskInstance):
+    """Tasks in the pool, for the workers who may claim them (the worker site's "Open tasks")."""
+
+    class Meta:
+        proxy = True
+        verbose_name = _("open task")
+        verbose_name_plural = _("open tasks")

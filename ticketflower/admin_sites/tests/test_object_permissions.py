@@ -25,7 +25,7 @@ def test_a_task_page_follows_the_assignee(client: Client, tenant_a: Tenant) -> N
     client.force_login(tenant_a.worker)
     assert client.get(page).status_code == 200
     tasks_reassign(actor=tenant_a.ticket_admin, tasks=[task], worker=tenant_a.admin)
-    assert client.get(page).status_code == 302  # not found for the former assignee
+    assert client.get(page).status_code == 404  # not found for the former assignee
     client.force_login(tenant_a.admin)
     assert client.get(page).status_code == 200
 

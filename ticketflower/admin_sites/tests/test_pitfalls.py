@@ -181,7 +181,7 @@ def test_a_worker_sees_only_their_own_tasks(client: Client, tenant_a: Tenant) ->
     with company_context(tenant_a.company):
         assert [task.pk for task in listing.context["cl"].result_list] == [my_task.pk]
     assert client.get(reverse("worker:runtime_mytask_change", args=[my_task.pk])).status_code == 200
-    assert client.get(reverse("worker:runtime_mytask_change", args=[their_task.pk])).status_code == 302
+    assert client.get(reverse("worker:runtime_mytask_change", args=[their_task.pk])).status_code == 404
 
 
 def test_upload_preview_lists_problems_by_place_and_writes_nothing(client: Client, tenant_a: Tenant) -> None:

@@ -183,6 +183,8 @@ RATE_LIMITS = {
     "password_resets_per_network": _rate("RATE_LIMIT_PASSWORD_RESETS", "10/1h"),
     # Reset e-mails to one address, whether or not it has an account.
     "password_resets_per_address": _rate("RATE_LIMIT_PASSWORD_RESETS_PER_ADDRESS", "3/1h"),
+    # Ticket form posts by one person (refused ones too): room for a busy day, not for a loop.
+    "ticket_submissions_per_user": _rate("RATE_LIMIT_TICKET_SUBMISSIONS", "60/1h"),
 }
 
 # Guardian's anonymous user would be created through the company-scoped user manager

@@ -69,6 +69,7 @@ MUST_ACCEPT = {
     "company:accounts_user_change",
     "company:tenancy_companyrole_change",
     "company:tenancy_companyrole_import → company:tenancy_companyrole_process_import",
+    "portal:submit_type",
 }
 MIN_ACCEPTED = 45  # measured: 51
 

@@ -29,7 +29,9 @@ from ticketflower.admin_sites.company import company_site
 from ticketflower.admin_sites.design import design_site
 from ticketflower.admin_sites.tickets import tickets_site
 from ticketflower.admin_sites.worker import worker_site
+from ticketflower.definitions.models import ReleaseTicketType
 from ticketflower.portal.selectors import AREAS
+from ticketflower.runtime.models import TicketInstance
 from ticketflower.tenancy.context import company_context
 from ticketflower.tenancy.models import Company
 
@@ -154,7 +156,7 @@ def fillings(route: Route, target: Tenant, actor: Tenant) -> list[dict[str, str]
     if hostile:
         pairs += [(pk, str(target.admin.pk)) for pk in own[:1]]
     member = urlsafe_base64_encode(str(target.member.pk).encode())
-    fillers: dict[frozenset[str], Callable[[], list[dict[str, str]]]] = {
+    fillers: dict[frozenset[str], Callable[[], list[dict[str, str]] | None]] = {
         frozenset(): lambda: [{}],
         frozenset({"slug"}): lambda: [{"slug": area.slug} for area in AREAS],
         frozenset({"uidb64", "token"}): lambda: (
@@ -173,6 +175,11 @@ def fillings(route: Route, target: Tenant, actor: Tenant) -> list[dict[str, str]
             {"token_id": str(pk)}
             for pk in ApiToken.unscoped.filter(company=target.company).values_list("pk", flat=True)
         ],
+        # The portal's pages name their model by the parameter (or, for "pk", by the page).
+        frozenset({"ticket_type_id"}): lambda: [
+            {"ticket_type_id": pk} for pk in _rows(ReleaseTicketType, target)
+        ],
+        frozenset({"pk"}): lambda: _portal_pks(route, target),
         frozenset({"version_id"}): lambda: _versions(route, target, with_object=False),
         frozenset({"object_id", "version_id"}): lambda: _versions(route, target, with_object=True),
         # django-guardian's pages: an object, an object and a person, an object and a group.
@@ -182,6 +189,25 @@ def fillings(route: Route, target: Tenant, actor: Tenant) -> list[dict[str, str]
     }
     filler = fillers.get(frozenset(params))
     return filler() if filler else None
+
+
+# Portal pages with a bare <pk>, and the model it is an id of.
+PORTAL_PK_MODELS: dict[str, type[models.Model]] = {
+    "portal:ticket": TicketInstance,
+    "portal:submitted": TicketInstance,
+}
+
+
+def _rows(model: type[models.Model], target: Tenant) -> list[str]:
+    """The target company's first and last row of `model`: an old release's and the latest, say."""
+    rows = model._base_manager.filter(company=target.company).order_by("pk")
+    found = [rows.first(), rows.last()]
+    return [str(pk) for pk in dict.fromkeys(row.pk for row in found if row is not None)]
+
+
+def _portal_pks(route: Route, target: Tenant) -> list[dict[str, str]] | None:
+    model = PORTAL_PK_MODELS.get(route.name or "")
+    return None if model is None else [{"pk": pk} for pk in _rows(model, target)]
 
 
 def _alternatives(route: Route, group: str) -> list[str]:

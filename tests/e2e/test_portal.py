@@ -13,8 +13,7 @@ from playwright.sync_api import ConsoleMessage, Page, expect
 from pytest_django.live_server_helper import LiveServer
 
 from conftest import Tenant, make_tenant
-from tests.e2e.conftest import in_db_thread
-from tests.e2e.test_security import REPORT_VIOLATIONS
+from tests.e2e.conftest import REPORT_VIOLATIONS, in_db_thread
 from tests.factories import PASSWORD, make_release, make_workflow
 from ticketflower.runtime.models import TicketInstance
 

@@ -49,7 +49,8 @@ def _ticket_page(ticket: TicketInstance, *, for_admin: bool) -> dict[str, Any]:
         for event in events:
             event.details = {}  # attempt payloads and outputs are for ticket admins
     ticket.event_list = events  # type: ignore[attr-defined]
-    return dict(TicketSerializer(ticket).data)
+    serialized: Any = TicketSerializer(ticket)
+    return dict(serialized.data)
 
 
 def _tickets(user: Any, *, all_of_company: bool) -> QuerySet[TicketInstance]:

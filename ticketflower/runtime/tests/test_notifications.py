@@ -55,7 +55,7 @@ def test_the_submitter_is_told_when_the_ticket_is_done(tenant_a: Tenant) -> None
     run_notify_jobs()
     to_submitter = [m for m in mail.outbox if m.to == [tenant_a.member.email]]
     assert len(to_submitter) == 1 and "is done" in to_submitter[0].subject
-    assert f"/tickets/{ticket.pk}/" in to_submitter[0].body
+    assert f"/my-tickets/{ticket.pk}/" in to_submitter[0].body
 
 
 def test_pool_tasks_are_announced_only_to_eligible_workers_who_asked(tenant_a: Tenant) -> None:

@@ -161,6 +161,10 @@ def user_set_availability(*, actor: User, user: User, available: bool) -> None:
         user = User.objects.get(pk=user.pk)
         user.is_available = available
         user.save(update_fields=["is_available"])
+        if available:
+            from ticketflower.runtime import jobs  # the engine builds on accounts, not the reverse
+
+            jobs.defer_assign_waiting()  # tasks waiting for a worker may go to this one now
 
 
 @transaction.atomic

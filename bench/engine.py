@@ -67,7 +67,7 @@ def free_port() -> int:
 def pgbench(seconds: int) -> float:
     address = server.ensure_running(Path(settings.DATABASES["default"]["PGDATA"]), database="tf_pgbench")
     common = ["-h", address.host, "-p", str(address.port), "-U", server.SUPERUSER]
-    initialise = [PGBIN / "pgbench", *common, "-i", "-s", "8", "-q", "tf_pgbench"]
+    initialise: list[str | Path] = [PGBIN / "pgbench", *common, "-i", "-s", "8", "-q", "tf_pgbench"]
     subprocess.run(initialise, check=True, capture_output=True)  # noqa: S603 — our own binary
     done = subprocess.run(  # noqa: S603
         [PGBIN / "pgbench", *common, "-c", "8", "-j", "2", "-T", str(seconds), "tf_pgbench"],
@@ -292,13 +292,13 @@ def bench_automation(ticket_type: Any, member: Any, runs: int, workers: int) -> 
             process.terminate()
         for process in processes:
             process.wait(timeout=30)
-    return done / (last - first).total_seconds()
+    return float(done / (last - first).total_seconds())
 
 
 def statements_per_step(ticket_type: Any, member: Any) -> float:
     ticket = services.ticket_submit(ticket_type=ticket_type, submitted_by=member, data={"item": "counted"})
     with company_context(member.company), CaptureQueriesContext(connection) as queries:
-        services.run_step(ticket.workflow_instance_id)
+        services.run_step(ticket.workflow_instance_id or 0)
     with company_context(member.company):
         if WorkflowInstance.objects.get(pk=ticket.workflow_instance_id).status != "COMPLETED":
             raise SystemExit("The counted run did not complete.")

@@ -41,7 +41,7 @@ def test_a_job_for_one_company_cannot_touch_anothers_rows(tenant_a: Tenant, tena
 
 def test_the_engine_refuses_to_work_without_a_company_context(tenant_a: Tenant) -> None:
     with pytest.raises(TypeError):
-        jobs.run_step(run_id=1)  # type: ignore[call-arg]  # a job without its company_id
+        jobs.run_step(run_id=1)  # a job without its company_id
     with pytest.raises(NoCompanyContext):
         services.run_step(1)
     with pytest.raises(NoCompanyContext):

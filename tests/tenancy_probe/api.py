@@ -21,6 +21,8 @@ from rest_framework.permissions import AllowAny
 from rest_framework.views import APIView
 
 from conftest import Tenant
+from ticketflower.runtime import services
+from ticketflower.runtime.models import TaskInstance, TicketInstance
 
 from .detect import assert_nothing_of_b
 from .routes import Route, all_routes
@@ -38,10 +40,29 @@ def first_and_last(model: type[models.Model], tenant: Tenant, param: str) -> lis
     return [{param: str(pk)} for pk in dict.fromkeys([pks[0], pks[-1]])]
 
 
+def callback_tokens(tenant: Tenant) -> list[dict[str, str]]:
+    """Callback tokens of the target's tasks. The token is the credential, so only tasks that wait
+    for no callback are used: a valid token completing its task is the endpoint's purpose."""
+    tasks = TaskInstance.unscoped.filter(company=tenant.company, callback_token_hash__isnull=True).order_by(
+        "pk"
+    )
+    return [{"token": services.callback_token(task)} for task in tasks[:2]]
+
+
+def _tasks(tenant: Tenant) -> list[dict[str, str]]:
+    return first_and_last(TaskInstance, tenant, "pk")
+
+
 # URL name → the target company's values for that route's parameters. Add one per new route
-# with parameters, e.g. for GET /api/v1/tickets/<int:pk>/:
-#     "api:ticket-detail": lambda t: first_and_last(TicketInstance, t, "pk"),
-API_FILLERS: dict[str, Callable[[Tenant], list[dict[str, str]]]] = {}
+# with parameters.
+API_FILLERS: dict[str, Callable[[Tenant], list[dict[str, str]]]] = {
+    "api:ticket": lambda t: first_and_last(TicketInstance, t, "pk"),
+    "api:task-claim": _tasks,
+    "api:task-start": _tasks,
+    "api:task-complete": _tasks,
+    "api:task-release": _tasks,
+    "api:callback": callback_tokens,
+}
 
 
 def api_routes() -> list[Route]:

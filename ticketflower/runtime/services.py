@@ -251,13 +251,7 @@ def _enter(run: WorkflowInstance, spec: engine.TaskSpec) -> TaskInstance:
     elif engine.is_action(spec):
         jobs.defer_run_step(run)
     elif task.assignment == Assignment.POOL:
-        _event(
-            run.ticket.pk,
-            EventKind.WAITING,
-            ENGINE,
-            task=task,
-            message="In the pool until a worker claims it.",
-        )
+        _event(run.ticket.pk, EventKind.WAITING, ENGINE, task=task, details={"pool": True})
         jobs.defer_notify_pool(task)
     else:
         _auto_assign(task, run.ticket.pk)
@@ -368,7 +362,7 @@ def _auto_assign(task: TaskInstance, ticket_id: int) -> bool:
         .first()
     )
     if worker is None:
-        _event(ticket_id, EventKind.WAITING, ENGINE, task=task, message="Waiting for an available worker.")
+        _event(ticket_id, EventKind.WAITING, ENGINE, task=task, details={"pool": False})
         return False
     _set_status(task, TaskStatus.OPEN, (TaskStatus.PENDING,), assigned_to=worker, assigned_at=timezone.now())
     _event(
@@ -765,7 +759,6 @@ def _action_send(call: _Call) -> bool:
             EventKind.ATTEMPT,
             ENGINE,
             task=task,
-            message=f"Answered {response.status_code}.",
             details=attempt,
         )
         if task.task_type == "ASYNC_ACTION":
@@ -898,7 +891,8 @@ def callback_receive(*, token: str, body: Any) -> CallbackResult:
         try:
             output = engine.action_output(spec, body, run.data, _ticket_facts(run))
         except engine.OutputInvalid as exc:
-            _event(run.ticket.pk, EventKind.CALLBACK, ENGINE, task=task, message=f"Refused: {exc}")
+            refused = {"refused": exc.errors}
+            _event(run.ticket.pk, EventKind.CALLBACK, ENGINE, task=task, message=str(exc), details=refused)
             return CallbackResult(400, "The callback's body does not give the task's output.", exc.errors)
         _complete(
             run,
@@ -907,6 +901,5 @@ def callback_receive(*, token: str, body: Any) -> CallbackResult:
             ENGINE,
             (TaskStatus.IN_PROGRESS,),
             kind=EventKind.CALLBACK,
-            message="Callback received; task completed.",
         )
         return CallbackResult(200, "Received; the ticket goes on.", {})

@@ -40,6 +40,7 @@ import django  # noqa: E402
 django.setup()
 
 import httpx  # noqa: E402
+import psycopg  # noqa: E402
 from django.conf import settings  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
@@ -65,7 +66,12 @@ def free_port() -> int:
 
 
 def pgbench(seconds: int) -> float:
-    address = server.ensure_running(Path(settings.DATABASES["default"]["PGDATA"]), database="tf_pgbench")
+    address = server.ensure_running(Path(settings.DATABASES["default"]["PGDATA"]), database="tf_bench")
+    with psycopg.connect(
+        host=address.host, port=address.port, user=server.SUPERUSER, dbname="postgres", autocommit=True
+    ) as admin:
+        admin.execute("DROP DATABASE IF EXISTS tf_pgbench")
+        admin.execute("CREATE DATABASE tf_pgbench")
     common = ["-h", address.host, "-p", str(address.port), "-U", server.SUPERUSER]
     initialise: list[str | Path] = [PGBIN / "pgbench", *common, "-i", "-s", "8", "-q", "tf_pgbench"]
     subprocess.run(initialise, check=True, capture_output=True)  # noqa: S603 — our own binary

@@ -14,6 +14,7 @@ import hmac
 import logging
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Final
@@ -28,7 +29,7 @@ from django.utils import timezone
 from ticketflower.accounts.models import User
 from ticketflower.definitions import expressions
 from ticketflower.definitions.fields import ticket_type_presets, ticket_type_schema
-from ticketflower.definitions.models import ReleaseTicketType
+from ticketflower.definitions.models import ReleaseTicketType, WorkflowRelease
 from ticketflower.definitions.selectors import submittable_ticket_types
 from ticketflower.runtime import engine, jobs
 from ticketflower.runtime.models import (
@@ -95,7 +96,7 @@ def _by(actor: Actor) -> dict[str, Any]:
 
 
 def _event(
-    ticket_id: int,
+    ticket: TicketInstance,
     kind: EventKind,
     actor: Actor,
     *,
@@ -104,7 +105,7 @@ def _event(
     details: dict[str, Any] | None = None,
 ) -> None:
     TicketEvent.objects.create(
-        ticket_id=ticket_id, task=task, kind=kind, message=message, details=details or {}, **_by(actor)
+        ticket=ticket, task=task, kind=kind, message=message, details=details or {}, **_by(actor)
     )
 
 
@@ -173,6 +174,21 @@ def ticket_type_for(user: User, ticket_type: ReleaseTicketType) -> ReleaseTicket
     A link to a superseded release's type keeps working; one the user may not submit (any
     more) raises PermissionDenied.
     """
+    if ticket_type.company_id != current_company().pk:
+        raise PermissionDenied("You may not submit this ticket type.")
+    release = ticket_type.release
+    latest = (
+        WorkflowRelease.objects.filter(workflow_id=release.workflow_id)
+        .order_by("-number")
+        .values_list("pk", "withdrawn")
+        .first()
+    )
+    if latest == (release.pk, False):  # the usual case, in two small queries
+        if ticket_type.open_to_all or set(ticket_type.allowed_role_ids) & set(
+            user.company_roles.values_list("pk", flat=True)
+        ):
+            return ticket_type
+        raise PermissionDenied("You may not submit this ticket type.")
     current = (
         submittable_ticket_types(user)
         .filter(release__workflow_id=ticket_type.release.workflow_id, title__iexact=ticket_type.title)
@@ -213,7 +229,7 @@ def ticket_submit(*, ticket_type: ReleaseTicketType, submitted_by: User, data: A
                 ticket_type=ticket_type, workflow_instance=run, data=data, created_by=submitted_by
             )
             run.ticket = ticket
-            _event(ticket.pk, EventKind.SUBMITTED, submitted_by)
+            _event(ticket, EventKind.SUBMITTED, submitted_by)
             _enter(run, first)
         return ticket
 
@@ -244,17 +260,17 @@ def _enter(run: WorkflowInstance, spec: engine.TaskSpec) -> TaskInstance:
         current_task_key=task.task_key, updated_at=timezone.now()
     )
     run.current_task_key = task.task_key
-    _event(run.ticket.pk, EventKind.TASK_CREATED, ENGINE, task=task, message=task.title)
+    _event(run.ticket, EventKind.TASK_CREATED, ENGINE, task=task, message=task.title)
     if role_name and role is None:
         # Fail closed: a role renamed or deleted since publishing matches nobody, never everybody.
         _task_error(run, task, _missing_role(task, role_name), (TaskStatus.PENDING,))
     elif engine.is_action(spec):
         jobs.defer_run_step(run)
     elif task.assignment == Assignment.POOL:
-        _event(run.ticket.pk, EventKind.WAITING, ENGINE, task=task, details={"pool": True})
+        _event(run.ticket, EventKind.WAITING, ENGINE, task=task, details={"pool": True})
         jobs.defer_notify_pool(task)
     else:
-        _auto_assign(task, run.ticket.pk)
+        _auto_assign(task, run.ticket)
     return task
 
 
@@ -273,7 +289,7 @@ class _Stopped(Exception):
 
 def _run_error(run: WorkflowInstance, reason: str, task: TaskInstance | None = None) -> None:
     _set_run_status(run, WorkflowStatus.ERROR, (WorkflowStatus.IN_PROGRESS,), error=reason)
-    _event(run.ticket.pk, EventKind.ERROR, ENGINE, task=task, message=reason)
+    _event(run.ticket, EventKind.ERROR, ENGINE, task=task, message=reason)
     jobs.defer_notify_finished(run.ticket)
 
 
@@ -283,7 +299,7 @@ def _advance(run: WorkflowInstance, after: TaskInstance) -> TaskInstance | None:
     step = engine.next_step(run.release.bundle, spec, run.data)
     if step.outcome == "completed":
         _set_run_status(run, WorkflowStatus.COMPLETED, (WorkflowStatus.IN_PROGRESS,), error="")
-        _event(run.ticket.pk, EventKind.COMPLETED, ENGINE)
+        _event(run.ticket, EventKind.COMPLETED, ENGINE)
         jobs.defer_notify_finished(run.ticket)
         return None
     if step.outcome == "error" or step.task is None:
@@ -315,7 +331,7 @@ def _complete(
     )
     WorkflowInstance.objects.filter(pk=run.pk).update(data=data, updated_at=timezone.now())
     run.data = data
-    _event(run.ticket.pk, kind, actor, task=task, message=message or task.title, details={"output": output})
+    _event(run.ticket, kind, actor, task=task, message=message or task.title, details={"output": output})
     if task.assigned_to_id and task.task_type == "FORM":
         jobs.defer_assign_waiting()
     if run.status != WorkflowStatus.IN_PROGRESS:
@@ -344,7 +360,7 @@ def _may_work_on(user: User, task: TaskInstance) -> bool:
     return bool(user.is_active and eligible_workers(task).filter(pk=user.pk).exists())
 
 
-def _auto_assign(task: TaskInstance, ticket_id: int) -> bool:
+def _auto_assign(task: TaskInstance, ticket: TicketInstance) -> bool:
     """Give `task` to the eligible worker with the fewest open tasks (ties: least recently assigned)."""
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [_ASSIGN_LOCK, current_company().pk])
@@ -362,12 +378,10 @@ def _auto_assign(task: TaskInstance, ticket_id: int) -> bool:
         .first()
     )
     if worker is None:
-        _event(ticket_id, EventKind.WAITING, ENGINE, task=task, details={"pool": False})
+        _event(ticket, EventKind.WAITING, ENGINE, task=task, details={"pool": False})
         return False
     _set_status(task, TaskStatus.OPEN, (TaskStatus.PENDING,), assigned_to=worker, assigned_at=timezone.now())
-    _event(
-        ticket_id, EventKind.ASSIGNED, ENGINE, task=task, message=str(worker), details={"to": worker.email}
-    )
+    _event(ticket, EventKind.ASSIGNED, ENGINE, task=task, message=str(worker), details={"to": worker.email})
     jobs.defer_notify_assigned(task)
     return True
 
@@ -384,7 +398,7 @@ def waiting_tasks_assign(*, limit: int = 200) -> int:
             run = _locked_run(task.workflow_instance_id)
             if task.status != TaskStatus.PENDING or run.status not in (WorkflowStatus.IN_PROGRESS,):
                 continue
-            if not _auto_assign(task, run.ticket.pk):
+            if not _auto_assign(task, run.ticket):
                 break
             given += 1
     return given
@@ -427,7 +441,7 @@ def task_claim(*, worker: User, task: TaskInstance) -> TaskInstance:
         _set_status(
             task, TaskStatus.OPEN, (TaskStatus.PENDING,), assigned_to=worker, assigned_at=timezone.now()
         )
-        _event(run.ticket.pk, EventKind.CLAIMED, worker, task=task)
+        _event(run.ticket, EventKind.CLAIMED, worker, task=task)
         return task
 
 
@@ -445,7 +459,7 @@ def task_release(*, worker: User, task: TaskInstance) -> TaskInstance:
             assigned_at=None,
             assignment=Assignment.POOL,
         )
-        _event(run.ticket.pk, EventKind.RELEASED, worker, task=task)
+        _event(run.ticket, EventKind.RELEASED, worker, task=task)
         jobs.defer_notify_pool(task)
         return task
 
@@ -457,7 +471,7 @@ def task_start(*, worker: User, task: TaskInstance) -> TaskInstance:
         _require_mine(worker, task)
         _require_runnable(run)
         _set_status(task, TaskStatus.IN_PROGRESS, (TaskStatus.OPEN,), started_at=timezone.now())
-        _event(run.ticket.pk, EventKind.STARTED, worker, task=task)
+        _event(run.ticket, EventKind.STARTED, worker, task=task)
         return task
 
 
@@ -485,7 +499,7 @@ def task_save(*, worker: User, task: TaskInstance, output: Any) -> TaskInstance:
             output_data=output,
             **started,
         )
-        _event(run.ticket.pk, EventKind.SAVED, worker, task=task)
+        _event(run.ticket, EventKind.SAVED, worker, task=task)
         return task
 
 
@@ -520,7 +534,7 @@ def task_retry(*, actor: User, task: TaskInstance) -> TaskInstance:
         run, task = _admin_task(actor, task)
         _set_status(task, TaskStatus.PENDING, (TaskStatus.ERROR,), attempts=0, error="", deadline_at=None)
         _set_run_status(run, WorkflowStatus.IN_PROGRESS, (WorkflowStatus.ERROR,), error="")
-        _event(run.ticket.pk, EventKind.RETRIED, actor, task=task)
+        _event(run.ticket, EventKind.RETRIED, actor, task=task)
         if task.task_type != "FORM":
             jobs.defer_run_step(run)
         elif task.assigned_to_id is not None:
@@ -532,7 +546,7 @@ def task_retry(*, actor: User, task: TaskInstance) -> TaskInstance:
             if role_name and task.worker_role is None:
                 _task_error(run, task, _missing_role(task, role_name), (TaskStatus.PENDING,))
             elif task.assignment == Assignment.AUTO:
-                _auto_assign(task, run.ticket.pk)
+                _auto_assign(task, run.ticket)
         return task
 
 
@@ -558,7 +572,7 @@ def run_reroute(*, actor: User, ticket: TicketInstance) -> TicketInstance:
         if run.status != WorkflowStatus.ERROR or last is None or last.status != TaskStatus.COMPLETED:
             raise WrongState("Only a ticket stopped after a completed task can look for its way on again.")
         _set_run_status(run, WorkflowStatus.IN_PROGRESS, (WorkflowStatus.ERROR,), error="")
-        _event(run.ticket.pk, EventKind.RETRIED, actor, message="Looked for the way on again.")
+        _event(run.ticket, EventKind.RETRIED, actor, details={"reroute": True})
         _advance(run, last)
         return ticket
 
@@ -570,7 +584,7 @@ def ticket_hold(*, actor: User, ticket: TicketInstance, note: str = "") -> Ticke
         require_system_role(actor, SystemRole.TICKET_ADMIN)
         run = _locked_run(ticket.workflow_instance_id or 0)
         _set_run_status(run, WorkflowStatus.ON_HOLD, (WorkflowStatus.IN_PROGRESS,))
-        _event(ticket.pk, EventKind.HELD, actor, message=note)
+        _event(ticket, EventKind.HELD, actor, message=note)
         return ticket
 
 
@@ -584,17 +598,17 @@ def ticket_resume(*, actor: User, ticket: TicketInstance) -> TicketInstance:
         if current is not None and current.status == TaskStatus.ERROR:
             # It failed while on hold: resumed, it needs attention (retry or skip).
             _set_run_status(run, WorkflowStatus.ERROR, (WorkflowStatus.ON_HOLD,), error=current.error)
-            _event(ticket.pk, EventKind.RESUMED, actor, message=current.error)
+            _event(ticket, EventKind.RESUMED, actor, message=current.error)
             return ticket
         _set_run_status(run, WorkflowStatus.IN_PROGRESS, (WorkflowStatus.ON_HOLD,))
-        _event(ticket.pk, EventKind.RESUMED, actor)
+        _event(ticket, EventKind.RESUMED, actor)
         if current is not None and current.status == TaskStatus.COMPLETED:
             _advance(run, current)  # it was completed while on hold
         elif current is not None and current.status == TaskStatus.PENDING:
             if current.task_type != "FORM":
                 jobs.defer_run_step(run)
             elif current.assignment == Assignment.AUTO and current.assigned_to_id is None:
-                _auto_assign(current, ticket.pk)
+                _auto_assign(current, ticket)
         return ticket
 
 
@@ -612,7 +626,7 @@ def ticket_cancel(*, actor: User, ticket: TicketInstance, note: str = "") -> Tic
         run.tasks.filter(status__in=ACTIVE_TASK_STATUSES).update(
             status=TaskStatus.CANCELLED, completed_at=timezone.now()
         )
-        _event(ticket.pk, EventKind.CANCELLED, actor, message=note)
+        _event(ticket, EventKind.CANCELLED, actor, message=note)
         jobs.defer_notify_finished(run.ticket)
         jobs.defer_assign_waiting()
         return ticket
@@ -636,7 +650,7 @@ def tasks_reassign(*, actor: User, tasks: list[TaskInstance], worker: User) -> i
             status = TaskStatus.OPEN if task.status == TaskStatus.PENDING else TaskStatus(task.status)
             _set_status(task, status, (task.status,), assigned_to=worker, assigned_at=timezone.now())
             _event(
-                run.ticket.pk,
+                run.ticket,
                 EventKind.ASSIGNED,
                 actor,
                 task=task,
@@ -676,66 +690,70 @@ class _Call:
     run_id: int
 
 
+# Inside run_step the job itself goes on to the next automated task: entering one defers no job.
+_automating: ContextVar[bool] = ContextVar("ticketflower_automating", default=False)
+
+
 def run_step(run_id: int) -> None:
     """Work a run's automated tasks until it waits for a person, a callback, a retry or its end.
 
     Idempotent: it looks at where the run stands, so a job retried after its worker died
     picks up exactly where that one was (a request in flight is sent again with the same
-    idempotency key; completion is compare-and-set, so it happens once).
+    idempotency key; completion is compare-and-set, so it happens once). Each step is one
+    transaction that records the answer, moves the run and prepares the next request.
     """
-    for _ in range(50):
-        call = _action_prepare(run_id)
-        if call is None:
-            return
-        if not _action_send(call):
-            return
-    with transaction.atomic():
-        jobs.defer_run_step(_locked_run(run_id))  # a long automated stretch: let other runs go first
+    automating = _automating.set(True)
+    try:
+        with transaction.atomic():
+            call = _action_prepare(_locked_run(run_id))
+        for _ in range(50):
+            if call is None:
+                return
+            call = _action_send(call)
+        with transaction.atomic():
+            jobs.defer_run_step(_locked_run(run_id))  # a long automated stretch: let other runs go first
+    finally:
+        _automating.reset(automating)
 
 
-def _action_prepare(run_id: int) -> _Call | None:
-    with transaction.atomic():
-        run = _locked_run(run_id)
-        if run.status != WorkflowStatus.IN_PROGRESS:
-            return None
+def _action_prepare(run: WorkflowInstance, task: TaskInstance | None = None) -> _Call | None:
+    """The request for the run's current task, if it is an action to send now. Run locked."""
+    if run.status != WorkflowStatus.IN_PROGRESS:
+        return None
+    if task is None:
         task = run.tasks.order_by("-created_at", "-pk").first()
-        if task is None or task.task_type == "FORM":
-            return None
-        waiting = task.task_type == "ASYNC_ACTION" and task.deadline_at is not None
-        if task.status not in (TaskStatus.PENDING, TaskStatus.IN_PROGRESS) or waiting:
-            return None
-        spec = engine.task_spec(run.release.bundle, task.task_key)
-        try:
-            body = engine.action_body(spec, run.data, _ticket_facts(run))
-        except engine.EngineError as exc:
-            _task_error(run, task, exc.reason, (TaskStatus.PENDING, TaskStatus.IN_PROGRESS))
-            return None
-        if task.task_type == "ASYNC_ACTION":
-            url = callback_url(callback_token(task))
-            body = (
-                {**body, "callback_url": url}
-                if isinstance(body, dict)
-                else {"data": body, "callback_url": url}
-            )
-            task.callback_token_hash = token_hash(callback_token(task))
-        _set_status(
-            task,
-            TaskStatus.IN_PROGRESS,
-            (TaskStatus.PENDING, TaskStatus.IN_PROGRESS),
-            attempts=F("attempts") + 1,
-            started_at=task.started_at or timezone.now(),
-            callback_token_hash=task.callback_token_hash,
-        )
-        task.refresh_from_db(fields=["attempts"])
-        return _Call(task=task, spec=spec, body=body, run_id=run.pk)
+    if task is None or task.task_type == "FORM":
+        return None
+    waiting = task.task_type == "ASYNC_ACTION" and task.deadline_at is not None
+    if task.status not in (TaskStatus.PENDING, TaskStatus.IN_PROGRESS) or waiting:
+        return None
+    spec = engine.task_spec(run.release.bundle, task.task_key)
+    try:
+        body = engine.action_body(spec, run.data, _ticket_facts(run))
+    except engine.EngineError as exc:
+        _task_error(run, task, exc.reason, (TaskStatus.PENDING, TaskStatus.IN_PROGRESS))
+        return None
+    if task.task_type == "ASYNC_ACTION":
+        body = dict(body) if isinstance(body, dict) else {"data": body}
+        body["callback_url"] = callback_url(callback_token(task))
+        task.callback_token_hash = token_hash(callback_token(task))
+    _set_status(
+        task,
+        TaskStatus.IN_PROGRESS,
+        (TaskStatus.PENDING, TaskStatus.IN_PROGRESS),
+        attempts=task.attempts + 1,  # the run's lock serialises every change of its tasks
+        started_at=task.started_at or timezone.now(),
+        callback_token_hash=task.callback_token_hash,
+    )
+    return _Call(task=task, spec=spec, body=body, run_id=run.pk)
 
 
 def callback_url(token: str) -> str:
     return f"{settings.PUBLIC_BASE_URL.rstrip('/')}/api/v1/callbacks/{token}/"
 
 
-def _action_send(call: _Call) -> bool:
-    """Send one prepared request and record what came of it; True when the run goes on automatically."""
+def _action_send(call: _Call) -> _Call | None:
+    """Send one prepared request, record what came of it and prepare the next one, if any."""
     from ticketflower.runtime import outgoing  # httpx loads where requests are made, not in every process
 
     task, company = call.task, current_company()
@@ -750,39 +768,31 @@ def _action_send(call: _Call) -> bool:
         )
     except outgoing.ActionFailure as failure:
         _action_failed(call, failure, company.action_max_attempts)
-        return False
+        return None
     with transaction.atomic():
         run = _locked_run(call.run_id)
         attempt = {"attempt": task.attempts, "status": response.status_code, "ms": response.duration_ms}
-        _event(
-            run.ticket.pk,
-            EventKind.ATTEMPT,
-            ENGINE,
-            task=task,
-            details=attempt,
-        )
+        _event(run.ticket, EventKind.ATTEMPT, ENGINE, task=task, details=attempt)
         if task.task_type == "ASYNC_ACTION":
-            return _await_callback(run, task, call.spec)
+            _await_callback(run, task, call.spec)
+            return None
         try:
             output = engine.action_output(call.spec, response.body, run.data, _ticket_facts(run))
         except engine.OutputInvalid as exc:
-            _task_error(
-                run, task, f"The answer does not fit the task's output: {exc}", (TaskStatus.IN_PROGRESS,)
-            )
-            return False
+            reason = f"The answer does not fit the task's output: {exc}"
+            _task_error(run, task, reason, (TaskStatus.IN_PROGRESS,))
+            return None
         try:
-            _complete(run, task, output, ENGINE, (TaskStatus.IN_PROGRESS,))
+            following = _complete(run, task, output, ENGINE, (TaskStatus.IN_PROGRESS,))
         except WrongState:
-            return False  # completed meanwhile by another try: nothing more to do
-        run.refresh_from_db(fields=["status"])
-        return run.status == WorkflowStatus.IN_PROGRESS
+            return None  # completed meanwhile by another try: nothing more to do
+        return _action_prepare(run, following) if following is not None else None
 
 
-def _await_callback(run: WorkflowInstance, task: TaskInstance, spec: Mapping[str, Any]) -> bool:
+def _await_callback(run: WorkflowInstance, task: TaskInstance, spec: Mapping[str, Any]) -> None:
     deadline = timezone.now() + timedelta(seconds=int(spec.get("timeout_seconds") or 3600))
     if TaskInstance.objects.filter(pk=task.pk, status=TaskStatus.IN_PROGRESS).update(deadline_at=deadline):
         jobs.defer_callback_deadline(task, deadline)
-    return False
 
 
 def _action_failed(call: _Call, failure: Any, max_attempts: int) -> None:
@@ -801,7 +811,7 @@ def _action_failed(call: _Call, failure: Any, max_attempts: int) -> None:
         if retry:
             delay = outgoing.retry_delay(task.attempts, retry_after=failure.retry_after)
             details["retry_in"] = round(delay, 1)
-        _event(run.ticket.pk, EventKind.ATTEMPT, ENGINE, task=task, message=failure.reason, details=details)
+        _event(run.ticket, EventKind.ATTEMPT, ENGINE, task=task, message=failure.reason, details=details)
         if not retry:
             why = (
                 failure.reason
@@ -825,7 +835,7 @@ def _task_error(run: WorkflowInstance, task: TaskInstance, reason: str, allowed:
     if run.status == WorkflowStatus.IN_PROGRESS:
         _run_error(run, reason, task)
     else:
-        _event(run.ticket.pk, EventKind.ERROR, ENGINE, task=task, message=reason)
+        _event(run.ticket, EventKind.ERROR, ENGINE, task=task, message=reason)
 
 
 def callback_deadline_pass(task_id: int) -> None:
@@ -892,7 +902,7 @@ def callback_receive(*, token: str, body: Any) -> CallbackResult:
             output = engine.action_output(spec, body, run.data, _ticket_facts(run))
         except engine.OutputInvalid as exc:
             refused = {"refused": exc.errors}
-            _event(run.ticket.pk, EventKind.CALLBACK, ENGINE, task=task, message=str(exc), details=refused)
+            _event(run.ticket, EventKind.CALLBACK, ENGINE, task=task, message=str(exc), details=refused)
             return CallbackResult(400, "The callback's body does not give the task's output.", exc.errors)
         _complete(
             run,

@@ -337,7 +337,7 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["ticketflower.api.authentication.BearerTokenAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["ticketflower.api.parsers.SafeJSONParser"],
     "DEFAULT_PAGINATION_CLASS": "ticketflower.api.pagination.ApiPagination",
     "DEFAULT_SCHEMA_CLASS": "ticketflower.api.schema.ApiAutoSchema",
     "EXCEPTION_HANDLER": "ticketflower.api.errors.exception_handler",

@@ -45,3 +45,23 @@ def json_within_limits(value: Any, *, max_depth: int, max_nodes: int) -> str | N
             return f"holds more than {max_nodes:,} values"
         stack.extend((child, depth + 1) for child in children)
     return None
+
+
+def json_storable(value: Any) -> bool:
+    """Whether PostgreSQL's jsonb can hold `value`'s strings: no NUL character, no lone surrogate."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+        elif isinstance(item, str):
+            if "\x00" in item:
+                return False
+            try:
+                item.encode()
+            except UnicodeEncodeError:
+                return False
+    return True

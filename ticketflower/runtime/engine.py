@@ -111,16 +111,23 @@ def task_output_fields(task: TaskSpec) -> list[str]:
     return _schema_fields(task.get("output_schema"))
 
 
+def unknown_output_fields(task: TaskSpec, output: Mapping[str, Any]) -> dict[str, list[str]]:
+    """The keys of `output` that are not fields this task's output schema names."""
+    allowed = set(task_output_fields(task))
+    return {key: [f"{key!r} is not a field this task records."] for key in output if key not in allowed}
+
+
 def output_errors(task: TaskSpec, output: Any) -> dict[str, list[str]]:
     """What is wrong with `output` as this task's result, by field ("" for the whole)."""
     if not isinstance(output, dict):
         return {"": ["The output must be a JSON object."]}
-    allowed = set(task_output_fields(task))
-    errors: dict[str, list[str]] = {
-        key: [f"{key!r} is not a field this task records."] for key in output if key not in allowed
-    }
+    errors = unknown_output_fields(task, output)
     schema = task.get("output_schema") or {"type": "object"}
-    for field, messages in expressions.field_errors(dict(schema), output).items():
+    try:
+        found = expressions.field_errors(dict(schema), output)
+    except expressions.ExpressionError as exc:  # over a time or memory limit: refused, never merged
+        return {**errors, "": [str(exc)]}
+    for field, messages in found.items():
         if field not in errors:  # an unknown key is reported once, above
             errors[field] = messages
     return errors

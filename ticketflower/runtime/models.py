@@ -102,9 +102,10 @@ class TaskInstance(CompanyOwnedModel):
     assignment = models.CharField(
         _("assignment"), max_length=8, choices=Assignment.choices, default=Assignment.AUTO
     )
+    # RESTRICT: a role cannot go while tasks wait for its holders (SET_NULL would open them to all).
     worker_role = models.ForeignKey(
         CompanyRole,
-        on_delete=models.SET_NULL,
+        on_delete=models.RESTRICT,
         null=True,
         blank=True,
         related_name="+",
@@ -182,7 +183,11 @@ class TicketInstance(CompanyOwnedModel):
         verbose_name = _("ticket")
         verbose_name_plural = _("tickets")
         ordering = ["-created_at"]
-        indexes = [models.Index(fields=["company", "-created_at"])]
+        indexes = [
+            models.Index(fields=["company", "-created_at"]),
+            # "My tickets", newest first, keyset-paged (the portal and the API).
+            models.Index(fields=["created_by", "-created_at", "-id"], name="runtime_ticket_mine"),
+        ]
         constraints = [
             company_key("runtime_ticket"),
             *same_company("runtime_ticket", "ticket_type", "workflow_instance", "created_by"),

@@ -40,7 +40,7 @@ import httpx
 from django.conf import settings
 from standardwebhooks import Webhook
 
-from ticketflower.core.limits import MAX_JSON_DEPTH, MAX_JSON_NODES, json_within_limits
+from ticketflower.core.limits import MAX_JSON_DEPTH, MAX_JSON_NODES, json_storable, json_within_limits
 from ticketflower.core.uploads import size_text
 
 USER_AGENT = "TicketFlower"
@@ -245,32 +245,13 @@ def _parse_json(raw: bytes, refuse: Callable[[str], ActionFailure]) -> Any:
     if too_big:
         raise refuse(f"The answer {too_big}.")
     # PostgreSQL's jsonb stores neither NUL nor lone surrogates; both only come from \u escapes.
-    if b"\\u" in raw and not _storable(value):
+    if b"\\u" in raw and not json_storable(value):
         raise refuse("The answer holds a \\u0000 character or a broken \\u escape, which cannot be stored.")
     return value
 
 
 def _refuse_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a JSON value")
-
-
-def _storable(value: Any) -> bool:
-    stack = [value]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, dict):
-            stack.extend(item.keys())
-            stack.extend(item.values())
-        elif isinstance(item, list):
-            stack.extend(item)
-        elif isinstance(item, str):
-            if "\x00" in item:
-                return False
-            try:
-                item.encode()
-            except UnicodeEncodeError:
-                return False
-    return True
 
 
 def _retry_after(header: str | None) -> float | None:

@@ -204,7 +204,10 @@ def submission_errors(ticket_type: ReleaseTicketType, data: Any) -> dict[str, li
     if not isinstance(data, dict):
         return {"": ["The data must be a JSON object."]}
     schema = ticket_type_schema(ticket_type.spec, ticket_type.release.bundle["workflow"]["fields"])
-    return expressions.field_errors(schema, data)
+    try:
+        return expressions.field_errors(schema, data)
+    except expressions.ExpressionError as exc:  # over a time or memory limit
+        return {"": [str(exc)]}
 
 
 def ticket_submit(*, ticket_type: ReleaseTicketType, submitted_by: User, data: Any) -> TicketInstance:
@@ -220,7 +223,10 @@ def ticket_submit(*, ticket_type: ReleaseTicketType, submitted_by: User, data: A
             raise DataInvalid(errors)
         data = {**data, **ticket_type_presets(ticket_type.spec)}
         release = ticket_type.release
-        first = engine.first_task(release.bundle, data)
+        try:
+            first = engine.first_task(release.bundle, data)
+        except engine.EngineError as exc:
+            raise DataInvalid({"": [exc.reason]}) from exc
         with transaction.atomic():
             run = WorkflowInstance.objects.create(
                 release=release, data=data, status=WorkflowStatus.IN_PROGRESS
@@ -265,7 +271,8 @@ def _enter(run: WorkflowInstance, spec: engine.TaskSpec) -> TaskInstance:
         # Fail closed: a role renamed or deleted since publishing matches nobody, never everybody.
         _task_error(run, task, _missing_role(task, role_name), (TaskStatus.PENDING,))
     elif engine.is_action(spec):
-        jobs.defer_run_step(run)
+        if not _automating.get():  # inside run_step the running job goes on to it
+            jobs.defer_run_step(run)
     elif task.assignment == Assignment.POOL:
         _event(run.ticket, EventKind.WAITING, ENGINE, task=task, details={"pool": True})
         jobs.defer_notify_pool(task)
@@ -360,7 +367,7 @@ def _may_work_on(user: User, task: TaskInstance) -> bool:
     return bool(user.is_active and eligible_workers(task).filter(pk=user.pk).exists())
 
 
-def _auto_assign(task: TaskInstance, ticket: TicketInstance) -> bool:
+def _auto_assign(task: TaskInstance, ticket: TicketInstance, *, record_waiting: bool = True) -> bool:
     """Give `task` to the eligible worker with the fewest open tasks (ties: least recently assigned)."""
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [_ASSIGN_LOCK, current_company().pk])
@@ -378,7 +385,8 @@ def _auto_assign(task: TaskInstance, ticket: TicketInstance) -> bool:
         .first()
     )
     if worker is None:
-        _event(ticket, EventKind.WAITING, ENGINE, task=task, details={"pool": False})
+        if record_waiting:
+            _event(ticket, EventKind.WAITING, ENGINE, task=task, details={"pool": False})
         return False
     _set_status(task, TaskStatus.OPEN, (TaskStatus.PENDING,), assigned_to=worker, assigned_at=timezone.now())
     _event(ticket, EventKind.ASSIGNED, ENGINE, task=task, message=str(worker), details={"to": worker.email})
@@ -392,15 +400,18 @@ def waiting_tasks_assign(*, limit: int = 200) -> int:
         status=TaskStatus.PENDING, task_type="FORM", assigned_to__isnull=True, assignment=Assignment.AUTO
     ).order_by("created_at", "pk")
     given = 0
-    for task_id in list(waiting.values_list("pk", flat=True)[:limit]):
+    for task_id, run_id in list(waiting.values_list("pk", "workflow_instance_id")[:limit]):
         with transaction.atomic():
-            task = TaskInstance.objects.select_related("workflow_instance__ticket").get(pk=task_id)
-            run = _locked_run(task.workflow_instance_id)
-            if task.status != TaskStatus.PENDING or run.status not in (WorkflowStatus.IN_PROGRESS,):
+            run = _locked_run(run_id)
+            task = TaskInstance.objects.get(pk=task_id)  # read under the run's lock
+            if (
+                task.status != TaskStatus.PENDING
+                or task.assigned_to_id
+                or run.status != WorkflowStatus.IN_PROGRESS
+            ):
                 continue
-            if not _auto_assign(task, run.ticket):
-                break
-            given += 1
+            # A task nobody may take now waits on; later ones (other roles) may still go.
+            given += _auto_assign(task, run.ticket, record_waiting=False)
     return given
 
 
@@ -481,14 +492,11 @@ def task_save(*, worker: User, task: TaskInstance, output: Any) -> TaskInstance:
     with acting_as(worker):
         run, task = _task_for_update(task.pk)
         _require_mine(worker, task)
+        _require_runnable(run)
         spec = engine.task_spec(run.release.bundle, task.task_key)
         if not isinstance(output, dict):
             raise DataInvalid({"": ["The output must be a JSON object."]})
-        unknown = {
-            k: [f"{k!r} is not a field this task records."]
-            for k in output
-            if k not in engine.task_output_fields(spec)
-        }
+        unknown = engine.unknown_output_fields(spec, output)
         if unknown:
             raise DataInvalid(unknown)
         started = {"started_at": task.started_at or timezone.now()}
@@ -568,7 +576,7 @@ def run_reroute(*, actor: User, ticket: TicketInstance) -> TicketInstance:
     with acting_as(actor):
         require_system_role(actor, SystemRole.TICKET_ADMIN)
         run = _locked_run(ticket.workflow_instance_id or 0)
-        last = run.tasks.order_by("-created_at", "-pk").first()
+        last = run.tasks.order_by("-pk").first()
         if run.status != WorkflowStatus.ERROR or last is None or last.status != TaskStatus.COMPLETED:
             raise WrongState("Only a ticket stopped after a completed task can look for its way on again.")
         _set_run_status(run, WorkflowStatus.IN_PROGRESS, (WorkflowStatus.ERROR,), error="")
@@ -594,22 +602,33 @@ def ticket_resume(*, actor: User, ticket: TicketInstance) -> TicketInstance:
     with acting_as(actor):
         require_system_role(actor, SystemRole.TICKET_ADMIN)
         run = _locked_run(ticket.workflow_instance_id or 0)
-        current = run.tasks.order_by("-created_at", "-pk").first()
+        current = run.tasks.order_by("-pk").first()
         if current is not None and current.status == TaskStatus.ERROR:
             # It failed while on hold: resumed, it needs attention (retry or skip).
             _set_run_status(run, WorkflowStatus.ERROR, (WorkflowStatus.ON_HOLD,), error=current.error)
             _event(ticket, EventKind.RESUMED, actor, message=current.error)
+            jobs.defer_notify_finished(run.ticket)
             return ticket
         _set_run_status(run, WorkflowStatus.IN_PROGRESS, (WorkflowStatus.ON_HOLD,))
         _event(ticket, EventKind.RESUMED, actor)
         if current is not None and current.status == TaskStatus.COMPLETED:
             _advance(run, current)  # it was completed while on hold
-        elif current is not None and current.status == TaskStatus.PENDING:
-            if current.task_type != "FORM":
-                jobs.defer_run_step(run)
-            elif current.assignment == Assignment.AUTO and current.assigned_to_id is None:
-                _auto_assign(current, ticket)
+        elif current is not None and current.task_type != "FORM":
+            if current.status == TaskStatus.PENDING or (
+                current.status == TaskStatus.IN_PROGRESS and current.deadline_at is None
+            ):
+                jobs.defer_run_step(run)  # to send, or send again (its job may have died on hold)
+        elif current is not None and _waits_for_a_worker(current):
+            _auto_assign(current, ticket)
         return ticket
+
+
+def _waits_for_a_worker(task: TaskInstance) -> bool:
+    return bool(
+        task.status == TaskStatus.PENDING
+        and task.assigned_to_id is None
+        and task.assignment == Assignment.AUTO
+    )
 
 
 @transaction.atomic
@@ -721,7 +740,7 @@ def _action_prepare(run: WorkflowInstance, task: TaskInstance | None = None) -> 
     if run.status != WorkflowStatus.IN_PROGRESS:
         return None
     if task is None:
-        task = run.tasks.order_by("-created_at", "-pk").first()
+        task = run.tasks.order_by("-pk").first()
     if task is None or task.task_type == "FORM":
         return None
     waiting = task.task_type == "ASYNC_ACTION" and task.deadline_at is not None
@@ -890,7 +909,8 @@ def callback_receive(*, token: str, body: Any) -> CallbackResult:
             missed = True
         if missed:
             return CallbackResult(410, "The deadline for this callback has passed; it changed nothing.", {})
-        if task.status != TaskStatus.IN_PROGRESS or run.status not in (
+        # PENDING: between two tries of the request, the first of which may have arrived.
+        if task.status not in (TaskStatus.IN_PROGRESS, TaskStatus.PENDING) or run.status not in (
             WorkflowStatus.IN_PROGRESS,
             WorkflowStatus.ON_HOLD,
         ):
@@ -905,11 +925,6 @@ def callback_receive(*, token: str, body: Any) -> CallbackResult:
             _event(run.ticket, EventKind.CALLBACK, ENGINE, task=task, message=str(exc), details=refused)
             return CallbackResult(400, "The callback's body does not give the task's output.", exc.errors)
         _complete(
-            run,
-            task,
-            output,
-            ENGINE,
-            (TaskStatus.IN_PROGRESS,),
-            kind=EventKind.CALLBACK,
+            run, task, output, ENGINE, (TaskStatus.IN_PROGRESS, TaskStatus.PENDING), kind=EventKind.CALLBACK
         )
         return CallbackResult(200, "Received; the ticket goes on.", {})

@@ -237,3 +237,25 @@ def test_a_callback_completes_its_task_once(client: Client, tenant_a: Tenant) ->
     assert_error(
         client.post(reverse("api:callback", args=[token]), "not json", content_type="application/json"), 400
     )
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        '{"ticket_type": 1, "data": {"item": "a\\u0000b"}}',
+        '{"ticket_type": 1, "data": {"item": "\\ud800"}}',
+        '{"ticket_type": 1, "data": {"item": NaN}}',
+        "[" * 100_000 + "]" * 100_000,
+    ],
+    ids=["nul", "lone surrogate", "nan", "deep"],
+)
+def test_json_the_database_cannot_hold_is_a_400(client: Client, tenant_a: Tenant, body: str) -> None:
+    api = Api(client, tenant_a.member)
+    response = client.post(reverse("api:tickets"), body, content_type="application/json", headers=api.headers)
+    assert_error(response, 400)
+
+
+def test_a_deep_callback_body_is_a_400_before_its_token_is_looked_at(client: Client) -> None:
+    body = "[" * 100_000 + "]" * 100_000
+    response = client.post(reverse("api:callback", args=["x"]), body, content_type="application/json")
+    assert_error(response, 400)

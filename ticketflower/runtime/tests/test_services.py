@@ -376,3 +376,51 @@ def test_a_worker_becoming_available_triggers_an_assignment_pass(tenant_a: Tenan
     assert not ProcrastinateJob.objects.filter(task_name="runtime.assign_waiting").exists()
     user_set_availability(actor=tenant_a.worker, user=tenant_a.worker, available=True)
     assert ProcrastinateJob.objects.filter(task_name="runtime.assign_waiting").count() == 1
+
+
+def test_a_start_condition_that_does_not_hold_refuses_the_submission(tenant_a: Tenant) -> None:
+    bundle = review_bundle()
+    bundle["workflow"]["transitions"][0]["condition"] = "has(data.count)"
+    ticket_type = publish(tenant_a.designer, bundle)
+    with pytest.raises(DataInvalid) as refused:
+        services.ticket_submit(ticket_type=ticket_type, submitted_by=tenant_a.member, data={"item": "x"})
+    assert "No transition matched after the start" in refused.value.errors[""][0]
+
+
+def test_the_assignment_pass_goes_past_a_task_nobody_may_take(tenant_a: Tenant) -> None:
+    blocked_bundle = review_bundle(title="Blocked", ticket_type="Blocked type")
+    blocked_bundle["workflow"]["tasks"][0]["worker_role"] = tenant_a.role.name  # nobody holds it
+    blocked_type = publish(tenant_a.designer, blocked_bundle)
+    open_type = publish(tenant_a.designer, review_bundle())
+    with company_context(tenant_a.company):
+        User.objects.filter(pk__in=[tenant_a.admin.pk, tenant_a.worker.pk]).update(is_available=False)
+    blocked = services.ticket_submit(
+        ticket_type=blocked_type, submitted_by=tenant_a.member, data={"item": "x"}
+    )
+    waiting = services.ticket_submit(ticket_type=open_type, submitted_by=tenant_a.member, data={"item": "y"})
+    with company_context(tenant_a.company):
+        User.objects.filter(pk=tenant_a.worker.pk).update(is_available=True)
+        assert services.waiting_tasks_assign() == 1
+    assert current(blocked).assigned_to is None  # the older task still waits for its role
+    assert current(waiting).assigned_to == tenant_a.worker
+    assert events(blocked).count(EventKind.WAITING) == 1  # a pass adds no history
+
+
+def test_resuming_sends_an_action_again_whose_job_died_while_on_hold(tenant_a: Tenant) -> None:
+    bundle = review_bundle()
+    bundle["workflow"]["tasks"][0] = {
+        "key": "review",
+        "title": "Review",
+        "type": "SYNC_ACTION",
+        "action_url": "https://reviews.example.com/hook",
+        "timeout_seconds": 5,
+        "output_schema": {"type": "object", "properties": {"approved": {"type": "boolean"}}},
+    }
+    ticket_type = publish(tenant_a.designer, bundle)
+    ticket = services.ticket_submit(ticket_type=ticket_type, submitted_by=tenant_a.member, data={"item": "x"})
+    with company_context(tenant_a.company):  # the request was in flight when its worker died
+        TaskInstance.objects.filter(pk=current(ticket).pk).update(status=TaskStatus.IN_PROGRESS)
+    services.ticket_hold(actor=tenant_a.ticket_admin, ticket=ticket)
+    before = ProcrastinateJob.objects.filter(task_name="runtime.run_step").count()
+    services.ticket_resume(actor=tenant_a.ticket_admin, ticket=ticket)
+    assert ProcrastinateJob.objects.filter(task_name="runtime.run_step").count() == before + 1

@@ -24,7 +24,6 @@ from ticketflower.core.ratelimit import rate_limit_hit
 from ticketflower.definitions.models import ReleaseTicketType
 from ticketflower.portal import selectors
 from ticketflower.portal.forms import TAB_CHOICES, TicketFilterForm, sort_value, styled
-from ticketflower.runtime.engine import EngineError
 from ticketflower.runtime.forms import DataForm, ticket_form
 from ticketflower.runtime.services import DataInvalid, ticket_submit
 from ticketflower.tenancy.models import SystemRole
@@ -132,17 +131,6 @@ class SubmitFormView(SubmitterPageMixin, UnfoldPageMixin, TemplateView):
             return self.page(ticket_type, form)
         except PermissionDenied as exc:  # withdrawn or taken away since the form was opened
             raise Http404("No such ticket type.") from exc
-        except EngineError as exc:
-            # The workflow's start does not hold for these answers: a design problem, not theirs.
-            logger.warning("Ticket type %s could not start its workflow: %s", ticket_type.pk, exc.reason)
-            form.add_error(
-                None,
-                _(
-                    "This ticket type's workflow could not start with these answers. Please tell "
-                    "whoever designs your company's workflows."
-                ),
-            )
-            return self.page(ticket_type, form)
         return redirect("portal:submitted", pk=ticket.pk)
 
     def page(

@@ -80,6 +80,12 @@ class DataInvalid(Exception):
         self.errors = errors
 
 
+CANNOT_START = (
+    "This ticket type's workflow could not start with these answers. Please tell whoever "
+    "designs your company's workflows."
+)
+
+
 @contextmanager
 def _acting(actor: Actor) -> Iterator[None]:
     """A person acts for their company; the engine for the company context already set."""
@@ -226,7 +232,9 @@ def ticket_submit(*, ticket_type: ReleaseTicketType, submitted_by: User, data: A
         try:
             first = engine.first_task(release.bundle, data)
         except engine.EngineError as exc:
-            raise DataInvalid({"": [exc.reason]}) from exc
+            # The start does not hold for these answers: a design problem, not the submitter's.
+            logger.warning("Ticket type %s could not start its workflow: %s", ticket_type.pk, exc.reason)
+            raise DataInvalid({"": [CANNOT_START]}) from exc
         with transaction.atomic():
             run = WorkflowInstance.objects.create(
                 release=release, data=data, status=WorkflowStatus.IN_PROGRESS

@@ -5,7 +5,6 @@ Thin: selectors read, `ticket_submit` writes. Every "not yours" answers 404, exa
 not open), so a page never tells whether an id exists.
 """
 
-import logging
 import math
 from typing import Any, cast
 from urllib.parse import urlencode
@@ -27,8 +26,6 @@ from ticketflower.portal.forms import TAB_CHOICES, TicketFilterForm, sort_value,
 from ticketflower.runtime.forms import DataForm, ticket_form
 from ticketflower.runtime.services import DataInvalid, ticket_submit
 from ticketflower.tenancy.models import SystemRole
-
-logger = logging.getLogger(__name__)
 
 SUBMISSIONS_LIMIT = "ticket_submissions_per_user"
 

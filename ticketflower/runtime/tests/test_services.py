@@ -3,6 +3,8 @@
 import pytest
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
+from django.test import Client
+from django.urls import reverse
 from procrastinate.contrib.django.models import ProcrastinateJob
 
 from conftest import Tenant
@@ -20,7 +22,7 @@ from ticketflower.runtime.models import (
 )
 from ticketflower.runtime.services import DataInvalid, WrongState
 from ticketflower.tenancy.context import company_context
-from ticketflower.tenancy.models import CompanyRoleMembership, SystemRole
+from ticketflower.tenancy.models import CompanyRole, CompanyRoleMembership, SystemRole
 
 from .workflows import current, publish, review_bundle, tasks_of
 
@@ -424,3 +426,19 @@ def test_resuming_sends_an_action_again_whose_job_died_while_on_hold(tenant_a: T
     before = ProcrastinateJob.objects.filter(task_name="runtime.run_step").count()
     services.ticket_resume(actor=tenant_a.ticket_admin, ticket=ticket)
     assert ProcrastinateJob.objects.filter(task_name="runtime.run_step").count() == before + 1
+
+
+def test_a_role_that_tasks_wait_for_cannot_be_deleted_on_the_company_site(
+    client: Client, tenant_a: Tenant
+) -> None:
+    bundle = review_bundle()
+    bundle["workflow"]["tasks"][0]["worker_role"] = tenant_a.role.name
+    ticket_type = publish(tenant_a.designer, bundle)
+    services.ticket_submit(ticket_type=ticket_type, submitted_by=tenant_a.member, data={"item": "x"})
+    client.force_login(tenant_a.admin)
+    url = reverse("company:tenancy_companyrole_delete", args=[tenant_a.role.pk])
+    page = client.get(url)
+    assert page.status_code == 200 and page.context["protected"]  # says why instead of deleting
+    client.post(url, {"post": "yes"})
+    with company_context(tenant_a.company):
+        assert CompanyRole.objects.filter(pk=tenant_a.role.pk).exists()

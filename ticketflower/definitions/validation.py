@@ -39,7 +39,8 @@ from ticketflower.definitions.fields import KEY_PATTERN, NAME_PATTERN, FieldType
 TASK_TYPES = {"FORM", "SYNC_ACTION", "ASYNC_ACTION"}
 ACTION_TYPES = {"SYNC_ACTION", "ASYNC_ACTION"}
 ASSIGNMENTS = {"auto", "pool"}
-MAX_TIMEOUT_SECONDS = 3600
+MAX_TIMEOUT_SECONDS = 3600  # a SYNC action's request
+MAX_CALLBACK_SECONDS = 30 * 24 * 3600  # an ASYNC action's wait for its callback: up to 30 days
 
 
 @dataclass(frozen=True, order=True)
@@ -140,7 +141,7 @@ TASK_SHAPE = {
     "edit_layout": (str, None, False),
     "display_layout": (str, None, False),
     "action_url": (str, 2000, False),
-    "timeout_seconds": (int, (1, MAX_TIMEOUT_SECONDS), False),
+    "timeout_seconds": (int, (1, MAX_CALLBACK_SECONDS), False),
     "assignment": (str, 16, False),
     "worker_role": (str, 100, False),
 }
@@ -358,17 +359,14 @@ def _check_task(task: dict[str, Any], fields: dict[str, dict[str, Any]], path: s
         timeout = task.get("timeout_seconds")
         if timeout is None:
             problems.append(Problem(f"{path}.timeout_seconds", "An action task needs a timeout in seconds."))
-        elif (
-            not isinstance(timeout, int)
-            or isinstance(timeout, bool)
-            or not 1 <= timeout <= MAX_TIMEOUT_SECONDS
-        ):
-            problems.append(
-                Problem(
-                    f"{path}.timeout_seconds",
-                    f"The timeout must be a whole number from 1 to {MAX_TIMEOUT_SECONDS}.",
+        else:
+            most = MAX_CALLBACK_SECONDS if task_type == "ASYNC_ACTION" else MAX_TIMEOUT_SECONDS
+            if not isinstance(timeout, int) or isinstance(timeout, bool) or not 1 <= timeout <= most:
+                problems.append(
+                    Problem(
+                        f"{path}.timeout_seconds", f"The timeout must be a whole number from 1 to {most:,}."
+                    )
                 )
-            )
     sample = {"data": {name: sample_value(field) for name, field in fields.items()}}
     for name, context in (
         ("input_transform", {**sample, "ticket": {"id": 1, "submitted_by": "someone@example.com"}}),

@@ -791,7 +791,7 @@ def _action_send(call: _Call) -> _Call | None:
             secret=company.webhook_secret,
             message_id=str(task.idempotency_key),  # the same message, however often it is tried
             idempotency_key=str(task.idempotency_key),
-            timeout_seconds=float(call.spec.get("timeout_seconds") or 30),
+            timeout_seconds=_request_seconds(call.spec),
         )
     except outgoing.ActionFailure as failure:
         _action_failed(call, failure, company.action_max_attempts)
@@ -814,6 +814,15 @@ def _action_send(call: _Call) -> _Call | None:
         except WrongState:
             return None  # completed meanwhile by another try: nothing more to do
         return _action_prepare(run, following) if following is not None else None
+
+
+# An ASYNC action's endpoint only confirms receipt; its timeout_seconds is the callback's deadline.
+ASYNC_RECEIPT_SECONDS = 30
+
+
+def _request_seconds(spec: Mapping[str, Any]) -> float:
+    seconds = float(spec.get("timeout_seconds") or 30)
+    return min(seconds, ASYNC_RECEIPT_SECONDS) if spec["type"] == "ASYNC_ACTION" else seconds
 
 
 def _await_callback(run: WorkflowInstance, task: TaskInstance, spec: Mapping[str, Any]) -> None:

@@ -98,6 +98,11 @@ def test_a_good_bundle_has_no_problems() -> None:
             "workflow.tasks[1].timeout_seconds",
             "from 1 to",
         ),
+        (  # a SYNC request may take an hour at most; only an ASYNC callback may take days
+            lambda b: b["workflow"]["tasks"][1].update(timeout_seconds=86_400),
+            "workflow.tasks[1].timeout_seconds",
+            "from 1 to 3,600",
+        ),
         (
             lambda b: b["workflow"]["tasks"][0].update(type="ROBOT"),
             "workflow.tasks[0].type",
@@ -304,3 +309,11 @@ def test_a_worker_role_problem_reads_as_the_design_site_shows_the_task() -> None
         "Task 2 (“Order it”), worker role: Only form tasks are assigned to people: an action task runs "
         "by itself and takes no worker role."
     )
+
+
+def test_an_async_action_may_wait_days_for_its_callback() -> None:
+    bundle = good_bundle()
+    bundle["workflow"]["tasks"][1].update(type="ASYNC_ACTION", timeout_seconds=3 * 86_400)
+    assert validate_bundle(bundle) == []
+    bundle["workflow"]["tasks"][1].update(timeout_seconds=31 * 86_400)
+    assert [p.path for p in validate_bundle(bundle)] == ["workflow.tasks[1].timeout_seconds"]

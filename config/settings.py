@@ -245,7 +245,8 @@ EXPRESSION_WORKERS = env.int("EXPRESSION_WORKERS", default=2)
 # answer that is read, and whether loopback addresses (127.0.0.0/8, ::1) may be called. Every
 # other non-public address is always refused; loopback is for development and tests only.
 ACTION_RESPONSE_MAX_BYTES = env.int("ACTION_RESPONSE_MAX_BYTES", default=1024 * 1024)
-ACTIONS_ALLOW_LOOPBACK = env.bool("ACTIONS_ALLOW_LOOPBACK", default=False)
+# Off unless DEBUG (the demo's stand-ins answer on this machine); never turn it on in production.
+ACTIONS_ALLOW_LOOPBACK = env.bool("ACTIONS_ALLOW_LOOPBACK", default=DEBUG)
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = env.str("TIME_ZONE", default="UTC")

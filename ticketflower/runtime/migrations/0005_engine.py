@@ -149,6 +149,9 @@ class Migration(migrations.Migration):
             "UPDATE runtime_taskinstance SET assigned_at = created_at WHERE assigned_to_id IS NOT NULL;",
             migrations.RunSQL.noop,
         ),
+        # The updates queue deferred same-company checks, and PostgreSQL refuses the indexes
+        # Django creates at the end of this migration while they are pending: run them now.
+        migrations.RunSQL("SET CONSTRAINTS ALL IMMEDIATE", migrations.RunSQL.noop),
         migrations.RunSQL(
             "CREATE TRIGGER runtime_ticketevent_append_only BEFORE UPDATE ON runtime_ticketevent"
             " FOR EACH ROW EXECUTE FUNCTION ticketflower_refuse_update();",

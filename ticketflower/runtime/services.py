@@ -433,9 +433,12 @@ def _task_for_update(task_id: int) -> tuple[WorkflowInstance, TaskInstance]:
     return run, task
 
 
-def _require_mine(worker: User, task: TaskInstance) -> None:
+def _my_task(worker: User, task: TaskInstance) -> tuple[WorkflowInstance, TaskInstance]:
+    """The task, fresh under its run's lock, if it is assigned to `worker`; WrongState otherwise."""
+    run, task = _task_for_update(task.pk)
     if task.assigned_to_id != worker.pk:
         raise WrongState(f"“{task.title}” is not assigned to you.")
+    return run, task
 
 
 def _require_runnable(run: WorkflowInstance) -> None:
@@ -468,8 +471,7 @@ def task_claim(*, worker: User, task: TaskInstance) -> TaskInstance:
 def task_release(*, worker: User, task: TaskInstance) -> TaskInstance:
     """Give an unfinished task back: it goes to the pool for eligible workers to claim."""
     with acting_as(worker):
-        run, task = _task_for_update(task.pk)
-        _require_mine(worker, task)
+        run, task = _my_task(worker, task)
         _set_status(
             task,
             TaskStatus.PENDING,
@@ -486,8 +488,7 @@ def task_release(*, worker: User, task: TaskInstance) -> TaskInstance:
 @transaction.atomic
 def task_start(*, worker: User, task: TaskInstance) -> TaskInstance:
     with acting_as(worker):
-        run, task = _task_for_update(task.pk)
-        _require_mine(worker, task)
+        run, task = _my_task(worker, task)
         _require_runnable(run)
         _set_status(task, TaskStatus.IN_PROGRESS, (TaskStatus.OPEN,), started_at=timezone.now())
         _event(run.ticket, EventKind.STARTED, worker, task=task)
@@ -498,8 +499,7 @@ def task_start(*, worker: User, task: TaskInstance) -> TaskInstance:
 def task_save(*, worker: User, task: TaskInstance, output: Any) -> TaskInstance:
     """Keep a draft of the output (only the task's own fields; completing validates it all)."""
     with acting_as(worker):
-        run, task = _task_for_update(task.pk)
-        _require_mine(worker, task)
+        run, task = _my_task(worker, task)
         _require_runnable(run)
         spec = engine.task_spec(run.release.bundle, task.task_key)
         if not isinstance(output, dict):
@@ -523,8 +523,7 @@ def task_save(*, worker: User, task: TaskInstance, output: Any) -> TaskInstance:
 def task_complete(*, worker: User, task: TaskInstance, output: Any) -> TaskInstance:
     """Complete a FORM task with its output (validated; field errors raise DataInvalid)."""
     with acting_as(worker):
-        run, task = _task_for_update(task.pk)
-        _require_mine(worker, task)
+        run, task = _my_task(worker, task)
         _require_runnable(run)
         if task.task_type != "FORM":
             raise WrongState(f"“{task.title}” is done by the server, not by a person.")
@@ -881,8 +880,16 @@ def callback_deadline_pass(task_id: int) -> None:
         if task is None or task.deadline_at is None or task.deadline_at > timezone.now():
             return
         run = _locked_run(task.workflow_instance_id)
-        seconds = int(engine.task_spec(run.release.bundle, task.task_key).get("timeout_seconds") or 0)
-        _task_error(run, task, f"No callback within {_duration(seconds)}.", (TaskStatus.IN_PROGRESS,))
+        _callback_missed(run, task)
+
+
+NO_CALLBACK = "No callback within"
+
+
+def _callback_missed(run: WorkflowInstance, task: TaskInstance) -> None:
+    """An ASYNC task still waiting past its deadline stops in ERROR. Call with the run locked."""
+    seconds = int(engine.task_spec(run.release.bundle, task.task_key).get("timeout_seconds") or 0)
+    _task_error(run, task, f"{NO_CALLBACK} {_duration(seconds)}.", (TaskStatus.IN_PROGRESS,))
 
 
 def _duration(seconds: int) -> str:
@@ -918,11 +925,10 @@ def callback_receive(*, token: str, body: Any) -> CallbackResult:
         task = TaskInstance.objects.get(pk=found.pk)
         if task.status == TaskStatus.COMPLETED:
             return CallbackResult(409, "This task is already completed; the callback changed nothing.", {})
-        missed = task.status == TaskStatus.ERROR and task.error.startswith("No callback within")
+        missed = task.status == TaskStatus.ERROR and task.error.startswith(NO_CALLBACK)
         late = task.status == TaskStatus.IN_PROGRESS and task.deadline_at is not None
         if late and task.deadline_at is not None and task.deadline_at <= timezone.now():
-            seconds = int(engine.task_spec(run.release.bundle, task.task_key).get("timeout_seconds") or 0)
-            _task_error(run, task, f"No callback within {_duration(seconds)}.", (TaskStatus.IN_PROGRESS,))
+            _callback_missed(run, task)
             missed = True
         if missed:
             return CallbackResult(410, "The deadline for this callback has passed; it changed nothing.", {})

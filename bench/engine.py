@@ -18,13 +18,9 @@ import json
 import os
 import re
 import socket
-import statistics
 import subprocess
 import sys
-import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -152,36 +148,27 @@ def publish(designer: Any, bundle: dict[str, Any]) -> Any:
 
 
 class Loopback:
-    """The action endpoint: answers every POST with a small JSON body."""
+    """The action endpoint (bench/endpoint.mjs): answers every POST with a small JSON body."""
 
     def __init__(self) -> None:
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
+        self.process = subprocess.Popen(  # noqa: S603
+            ["node", BASE_DIR / "bench" / "endpoint.mjs"],  # noqa: S607
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        port = int(self.process.stdout.readline())  # type: ignore[union-attr]
+        self.url = f"http://127.0.0.1:{port}/hook"
 
-            def do_POST(self) -> None:
-                self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                body = b'{"ref": "ok"}'
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+    def close(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=10)
 
 
 # --- 2. submissions through the API --------------------------------------------------------------
 
 
-def bench_submissions(ticket_type_id: int, token: str, seconds: int) -> dict[str, float]:
-    port = free_port()
-    env = {**os.environ, "JOB_CONCURRENCY": "1"}
+def gunicorn(port: int) -> subprocess.Popen[bytes]:
+    """The app under gunicorn (4 sync workers, as in production), answering once it is up."""
     web = subprocess.Popen(  # noqa: S603
         [
             sys.executable,
@@ -196,51 +183,54 @@ def bench_submissions(ticket_type_id: int, token: str, seconds: int) -> dict[str
             "warning",
         ],
         cwd=BASE_DIR,
-        env=env,
+        env={**os.environ, "JOB_CONCURRENCY": "1"},
+        stderr=subprocess.DEVNULL,  # the floor's 404s would be logged, one line each
     )
-    url = f"http://127.0.0.1:{port}/api/v1/tickets/"
-    headers = {"Authorization": f"Bearer {token}"}
-    body = {"ticket_type": ticket_type_id, "data": {"item": "Desk", "count": 2}}
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            httpx.get(f"http://127.0.0.1:{port}/api/v1/schema/", timeout=2)
+            return web
+        except httpx.HTTPError:
+            if time.monotonic() > deadline:
+                web.kill()
+                raise
+            time.sleep(0.2)
+
+
+def load(
+    url: str, body: dict[str, Any], seconds: int, expected: int, headers: dict[str, str]
+) -> dict[str, float]:
+    """8 clients POST `body` to `url` for `seconds` (bench/load.mjs, in Node: a light client)."""
+    given = [f"{name}: {value}" for name, value in headers.items()]
+    done = subprocess.run(  # noqa: S603
+        ["node", BASE_DIR / "bench" / "load.mjs", url, str(seconds), "8", str(expected), *given],  # noqa: S607
+        input=json.dumps(body).encode(),
+        check=True,
+        capture_output=True,
+    )
+    result: dict[str, float] = json.loads(done.stdout)
+    result["per_second"] = result["requests"] / result["seconds"]
+    return result
+
+
+def bench_submissions(
+    ticket_type_id: int, token: str, seconds: int
+) -> tuple[dict[str, float], dict[str, float]]:
+    """Submissions through the API, and the floor: the same server answering a 404 under /api/v1/."""
+    port = free_port()
+    web = gunicorn(port)
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                httpx.get(f"http://127.0.0.1:{port}/api/v1/schema/", timeout=2)
-                break
-            except httpx.HTTPError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.2)
-        latencies: list[float] = []
-        failures = 0
-        stop = time.monotonic() + seconds
-
-        def client() -> None:
-            nonlocal failures
-            with httpx.Client(headers=headers, timeout=10) as http:
-                for _ in range(5):  # warm-up
-                    http.post(url, json=body)
-                while time.monotonic() < stop:
-                    started = time.perf_counter()
-                    response = http.post(url, json=body)
-                    latencies.append(time.perf_counter() - started)
-                    failures += response.status_code != 201
-
-        began = time.monotonic()
-        with ThreadPoolExecutor(8) as pool:
-            for _ in range(8):
-                pool.submit(client)
-        elapsed = time.monotonic() - began
+        base = f"http://127.0.0.1:{port}/api/v1"
+        auth = {"Authorization": f"Bearer {token}"}
+        body = {"ticket_type": ticket_type_id, "data": {"item": "Desk", "count": 2}}
+        load(f"{base}/tickets/", body, 2, 201, auth)  # warm-up: every worker connected and loaded
+        submissions = load(f"{base}/tickets/", body, seconds, 201, auth)
+        floor = load(f"{base}/no-such-endpoint/", body, min(seconds, 10), 404, {})
     finally:
         web.terminate()
         web.wait(timeout=20)
-    latencies.sort()
-    return {
-        "per_second": len(latencies) / elapsed,
-        "p50_ms": statistics.median(latencies) * 1000,
-        "p95_ms": latencies[int(len(latencies) * 0.95)] * 1000,
-        "failures": failures,
-    }
+    return submissions, floor
 
 
 def statements_per_submission(ticket_type_id: int, token: str) -> int:
@@ -333,12 +323,15 @@ def main() -> None:
     print(f"pgbench TPC-B, 8 clients, {args.seconds} s ...", flush=True)
     tps = pgbench(args.seconds)
     print(f"API submissions, 8 clients, gunicorn -w 4, {args.seconds} s ...", flush=True)
-    submissions = bench_submissions(form_type.pk, token, args.seconds)
+    submissions, floor = bench_submissions(form_type.pk, token, args.seconds)
     per_submission = statements_per_submission(form_type.pk, token)
     print(f"Automated runs (3 SYNC steps), {args.runs} runs ...", flush=True)
-    one = bench_automation(automation_type, member, args.runs, workers=1)
-    two = bench_automation(automation_type, member, args.runs, workers=2)
-    per_step = statements_per_step(automation_type, member)
+    try:
+        one = bench_automation(automation_type, member, args.runs, workers=1)
+        two = bench_automation(automation_type, member, args.runs, workers=2)
+        per_step = statements_per_step(automation_type, member)
+    finally:
+        loopback.close()
 
     print()
     print("| measure | value |")
@@ -348,6 +341,7 @@ def main() -> None:
     print(f"| API submissions (8 clients) | {rate:,.0f}/s ({rate / tps:.2f} x pgbench) |")
     print(f"| submission latency p50 / p95 | {submissions['p50_ms']:.0f} / {submissions['p95_ms']:.0f} ms |")
     print(f"| failed submissions | {submissions['failures']:.0f} |")
+    print(f"| floor: a 404 from the same server (8 clients) | {floor['per_second']:,.0f}/s |")
     print(f"| SQL statements per submission | {per_submission} |")
     print(f"| automated runs/s, 1 worker | {one:,.0f} |")
     print(f"| automated runs/s, 2 workers | {two:,.0f} |")

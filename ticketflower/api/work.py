@@ -86,7 +86,12 @@ class TicketListView(ApiGenericView):
     def post(self, request: Request) -> Response:
         given = TicketSubmitSerializer(data=request.data)
         given.is_valid(raise_exception=True)
-        ticket_type = ReleaseTicketType.objects.filter(pk=given.validated_data["ticket_type"]).first()
+        ticket_type = (
+            ReleaseTicketType.objects.select_related("release")
+            .defer("release__bundle")
+            .filter(pk=given.validated_data["ticket_type"])
+            .first()
+        )
         if ticket_type is None:
             raise exceptions.NotFound("No ticket type with this id that you may submit.")
         try:
@@ -97,7 +102,7 @@ class TicketListView(ApiGenericView):
             raise exceptions.NotFound("No ticket type with this id that you may submit.") from exc
         except services.DataInvalid as exc:
             raise _invalid("data", exc) from exc
-        ticket = _tickets(self.user, all_of_company=True).get(pk=ticket.pk)
+        # The service's ticket comes with its type, run and submitter: no need to read them again.
         return Response(_ticket_page(ticket, for_admin=False), status=status.HTTP_201_CREATED)
 
 

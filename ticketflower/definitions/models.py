@@ -9,6 +9,8 @@ Nothing runs from the draft. **Publishing** validates the whole bundle and freez
 immutable `WorkflowRelease`; tickets start from the latest release and keep it to the end.
 """
 
+import functools
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from django.conf import settings
@@ -19,6 +21,7 @@ from django.db.models.functions import Lower
 from django.utils.translation import gettext_lazy as _
 
 from ticketflower.tenancy.constraints import SameCompany, company_key, parent_key, same_company
+from ticketflower.tenancy.context import current_company
 from ticketflower.tenancy.managers import CompanyScopedManager, CompanyScopedQuerySet
 from ticketflower.tenancy.models import CompanyOwnedModel, CompanyRole
 
@@ -424,6 +427,25 @@ class WorkflowRelease(Frozen):
     def __str__(self) -> str:
         return f"{self.workflow} #{self.number}"
 
+    def frozen_bundle(self) -> Mapping[str, Any]:
+        """The bundle, from this process's cache when it was not loaded: read it, never change it.
+
+        A release never changes, so steps and submissions need not fetch and parse a (possibly
+        large) bundle each time: load releases with `.defer("bundle")` and read it here.
+        """
+        if "bundle" not in self.get_deferred_fields():
+            bundle: Mapping[str, Any] = self.bundle
+            return bundle
+        return _cached_bundle(current_company().pk, self.pk)
+
+
+@functools.lru_cache(maxsize=256)
+def _cached_bundle(company_id: int, release_id: int) -> Mapping[str, Any]:
+    # Keyed by the company acting too: its scoped query finds only that company's releases.
+    del company_id
+    bundle: Mapping[str, Any] = WorkflowRelease.objects.values_list("bundle", flat=True).get(pk=release_id)
+    return bundle
+
 
 class ReleaseTicketType(Frozen):
     """A ticket type as a release publishes it: what the portal offers and tickets belong to.
@@ -460,5 +482,5 @@ class ReleaseTicketType(Frozen):
     @property
     def spec(self) -> dict[str, Any]:
         """This ticket type's entry in its release's bundle."""
-        spec: dict[str, Any] = self.release.bundle["ticket_types"][self.position]
+        spec: dict[str, Any] = self.release.frozen_bundle()["ticket_types"][self.position]
         return spec

@@ -76,7 +76,11 @@ def notify(*, what: str, object_id: int) -> None:
 
 
 def _defer(task: Any, *, company_id: int, **kwargs: Any) -> None:
-    """Defer in a savepoint: a duplicate refused by a queueing lock must not abort the caller."""
+    task.defer(company_id=company_id, **kwargs)
+
+
+def _defer_once(task: Any, *, company_id: int, **kwargs: Any) -> None:
+    """Defer a job with a queueing lock, in a savepoint: a duplicate must not abort the caller."""
     try:
         with transaction.atomic():
             task.defer(company_id=company_id, **kwargs)
@@ -99,9 +103,12 @@ def defer_callback_deadline(task: TaskInstance, deadline: datetime.datetime) -> 
 def defer_assign_waiting() -> None:
     from ticketflower.tenancy.context import current_company
 
-    company_id = current_company().pk
-    queued = assign_waiting.configure(queueing_lock=f"assign-{company_id}")
-    _defer(queued, company_id=company_id)
+    _defer_assign_waiting(current_company().pk)
+
+
+def _defer_assign_waiting(company_id: int) -> None:
+    # One pass queued per company is enough: it assigns every waiting task it can.
+    _defer_once(assign_waiting.configure(queueing_lock=f"assign-{company_id}"), company_id=company_id)
 
 
 def defer_notify_assigned(task: TaskInstance) -> None:
@@ -212,4 +219,4 @@ def assign_waiting_everywhere(timestamp: int) -> None:
         .distinct()
     )
     for company_id in list(companies):
-        _defer(assign_waiting.configure(queueing_lock=f"assign-{company_id}"), company_id=company_id)
+        _defer_assign_waiting(company_id)

@@ -57,6 +57,8 @@ class WorkflowInstance(CompanyOwnedModel):
         WorkflowRelease, on_delete=models.RESTRICT, related_name="runs", verbose_name=_("release")
     )
     current_task_key = models.CharField(_("current task"), max_length=64, blank=True)
+    # How many tasks the run has entered: its loop guard, kept here so a step need not count.
+    task_count = models.PositiveIntegerField(_("tasks entered"), default=0, editable=False)
     data = models.JSONField(_("workflow data"), default=dict, blank=True)
     status = models.CharField(
         _("status"), max_length=16, choices=WorkflowStatus.choices, default=WorkflowStatus.IN_PROGRESS

@@ -45,7 +45,7 @@ from ticketflower.runtime.models import (
     WorkflowStatus,
 )
 from ticketflower.tenancy.context import acting_as, current_company
-from ticketflower.tenancy.models import CompanyRole, SystemRole
+from ticketflower.tenancy.models import CompanyRole, SystemRole, guard_company_write
 from ticketflower.tenancy.permissions import require_system_role
 
 logger = logging.getLogger(__name__)
@@ -101,6 +101,35 @@ def _by(actor: Actor) -> dict[str, Any]:
     return {"actor": actor} if isinstance(actor, User) else {"actor_label": Engine.label}
 
 
+# The history events of the transaction in progress: inserted together just before it commits.
+_pending_events: ContextVar[list[TicketEvent] | None] = ContextVar("ticketflower_events", default=None)
+
+
+@contextmanager
+def _writes() -> Iterator[None]:
+    """A transaction of the engine (a savepoint inside another one): its events in one INSERT."""
+    events = _pending_events.get()
+    if events is not None:
+        mark = len(events)
+        try:
+            with transaction.atomic():
+                yield
+        except BaseException:
+            del events[mark:]  # rolled back with the savepoint
+            raise
+        return
+    events = []
+    token = _pending_events.set(events)
+    try:
+        with transaction.atomic():
+            yield
+            # Unscoped: each event passed the company guard when it was recorded (in _event),
+            # in the context it was recorded in; the service may have left that context by now.
+            TicketEvent.unscoped.bulk_create(events)
+    finally:
+        _pending_events.reset(token)
+
+
 def _event(
     ticket: TicketInstance,
     kind: EventKind,
@@ -110,9 +139,15 @@ def _event(
     message: str = "",
     details: dict[str, Any] | None = None,
 ) -> None:
-    TicketEvent.objects.create(
+    event = TicketEvent(
         ticket=ticket, task=task, kind=kind, message=message, details=details or {}, **_by(actor)
     )
+    pending = _pending_events.get()
+    if pending is None:
+        event.save()
+    else:
+        guard_company_write(event)
+        pending.append(event)
 
 
 def _locked_run(run_id: int) -> WorkflowInstance:
@@ -120,9 +155,14 @@ def _locked_run(run_id: int) -> WorkflowInstance:
     run: WorkflowInstance = (
         WorkflowInstance.objects.select_for_update(of=("self",))
         .select_related("release", "ticket__ticket_type", "ticket__created_by")
+        .defer("release__bundle", "ticket__data")  # see WorkflowRelease.frozen_bundle
         .get(pk=run_id)
     )
     return run
+
+
+def _bundle(run: WorkflowInstance) -> Mapping[str, Any]:
+    return run.release.frozen_bundle()
 
 
 def _ticket_facts(run: WorkflowInstance) -> dict[str, Any]:
@@ -154,6 +194,13 @@ def _wrong_task_state(task: TaskInstance, status: str | None) -> str:
     if status == TaskStatus.CANCELLED:
         return f"“{task.title}” was cancelled."
     return f"“{task.title}” is {str(label).lower()} now, so this does not apply."
+
+
+def _save_run(run: WorkflowInstance, **changes: Any) -> None:
+    """Write changes of a run whose row this transaction locked (or has just created)."""
+    WorkflowInstance.objects.filter(pk=run.pk).update(updated_at=timezone.now(), **changes)
+    for name, value in changes.items():
+        setattr(run, name, value)
 
 
 def _set_run_status(
@@ -209,7 +256,7 @@ def ticket_type_for(user: User, ticket_type: ReleaseTicketType) -> ReleaseTicket
 def submission_errors(ticket_type: ReleaseTicketType, data: Any) -> dict[str, list[str]]:
     if not isinstance(data, dict):
         return {"": ["The data must be a JSON object."]}
-    schema = ticket_type_schema(ticket_type.spec, ticket_type.release.bundle["workflow"]["fields"])
+    schema = ticket_type_schema(ticket_type.spec, ticket_type.release.frozen_bundle()["workflow"]["fields"])
     try:
         return expressions.field_errors(schema, data)
     except expressions.ExpressionError as exc:  # over a time or memory limit
@@ -230,37 +277,51 @@ def ticket_submit(*, ticket_type: ReleaseTicketType, submitted_by: User, data: A
         data = {**data, **ticket_type_presets(ticket_type.spec)}
         release = ticket_type.release
         try:
-            first = engine.first_task(release.bundle, data)
+            first = engine.first_task(release.frozen_bundle(), data)
         except engine.EngineError as exc:
             # The start does not hold for these answers: a design problem, not the submitter's.
             logger.warning("Ticket type %s could not start its workflow: %s", ticket_type.pk, exc.reason)
             raise DataInvalid({"": [CANNOT_START]}) from exc
-        with transaction.atomic():
+        with _writes():
             run = WorkflowInstance.objects.create(
-                release=release, data=data, status=WorkflowStatus.IN_PROGRESS
+                release=release,
+                data=data,
+                status=WorkflowStatus.IN_PROGRESS,
+                current_task_key=first["key"],
+                task_count=1,
             )
             ticket: TicketInstance = TicketInstance.objects.create(
                 ticket_type=ticket_type, workflow_instance=run, data=data, created_by=submitted_by
             )
             run.ticket = ticket
             _event(ticket, EventKind.SUBMITTED, submitted_by)
-            _enter(run, first)
+            _start(run, first)
         return ticket
 
 
 # --- moving a run -------------------------------------------------------------------------------
 
 
-def _enter(run: WorkflowInstance, spec: engine.TaskSpec) -> TaskInstance:
-    """Create the run's next task and get it going (a person, the pool, or an action job)."""
-    if run.tasks.count() >= settings.RUN_MAX_TASKS:
-        _run_error(
-            run, f"The run went through {settings.RUN_MAX_TASKS} tasks; it looks like an endless loop."
-        )
+def _enter(run: WorkflowInstance, spec: engine.TaskSpec, **run_changes: Any) -> TaskInstance:
+    """Move the run on to its next task (`run_changes` go into the same UPDATE of the run)."""
+    if run.task_count >= settings.RUN_MAX_TASKS:
+        loop = f"The run went through {settings.RUN_MAX_TASKS} tasks; it looks like an endless loop."
+        _run_error(run, loop, **run_changes)
         raise _Stopped
+    _save_run(run, current_task_key=spec["key"], task_count=run.task_count + 1, **run_changes)
+    return _start(run, spec)
+
+
+def _start(run: WorkflowInstance, spec: engine.TaskSpec) -> TaskInstance:
+    """Create the run's current task and get it going (a person, the pool, or an action job).
+
+    A task for the shortest queue is written already assigned: one INSERT, no UPDATE after.
+    """
     role_name = spec.get("worker_role")
     role = _worker_role(role_name)
-    task: TaskInstance = TaskInstance.objects.create(
+    # Fail closed: a role renamed or deleted since publishing matches nobody, never everybody.
+    role_missing = bool(role_name) and role is None
+    task = TaskInstance(
         workflow_instance=run,
         task_key=spec["key"],
         title=spec["title"],
@@ -270,22 +331,24 @@ def _enter(run: WorkflowInstance, spec: engine.TaskSpec) -> TaskInstance:
         assignment=spec.get("assignment") or Assignment.AUTO,
         worker_role=role,
     )
-    WorkflowInstance.objects.filter(pk=run.pk).update(
-        current_task_key=task.task_key, updated_at=timezone.now()
-    )
-    run.current_task_key = task.task_key
+    for_a_person = not engine.is_action(spec) and task.assignment == Assignment.AUTO and not role_missing
+    worker = _shortest_queue(task) if for_a_person else None
+    if worker is not None:
+        task.status, task.assigned_to, task.assigned_at = TaskStatus.OPEN, worker, timezone.now()
+    task.save()
     _event(run.ticket, EventKind.TASK_CREATED, ENGINE, task=task, message=task.title)
-    if role_name and role is None:
-        # Fail closed: a role renamed or deleted since publishing matches nobody, never everybody.
-        _task_error(run, task, _missing_role(task, role_name), (TaskStatus.PENDING,))
+    if role_missing:
+        _task_error(run, task, _missing_role(task, role_name or ""), (TaskStatus.PENDING,))
     elif engine.is_action(spec):
         if not _automating.get():  # inside run_step the running job goes on to it
             jobs.defer_run_step(run)
     elif task.assignment == Assignment.POOL:
         _event(run.ticket, EventKind.WAITING, ENGINE, task=task, details={"pool": True})
         jobs.defer_notify_pool(task)
+    elif worker is None:
+        _event(run.ticket, EventKind.WAITING, ENGINE, task=task, details={"pool": False})
     else:
-        _auto_assign(task, run.ticket)
+        _assigned(run.ticket, task, worker)
     return task
 
 
@@ -302,26 +365,31 @@ class _Stopped(Exception):
     """The run stopped in error while entering a task (already recorded)."""
 
 
-def _run_error(run: WorkflowInstance, reason: str, task: TaskInstance | None = None) -> None:
-    _set_run_status(run, WorkflowStatus.ERROR, (WorkflowStatus.IN_PROGRESS,), error=reason)
+def _run_error(
+    run: WorkflowInstance, reason: str, task: TaskInstance | None = None, **run_changes: Any
+) -> None:
+    _set_run_status(run, WorkflowStatus.ERROR, (WorkflowStatus.IN_PROGRESS,), error=reason, **run_changes)
     _event(run.ticket, EventKind.ERROR, ENGINE, task=task, message=reason)
     jobs.defer_notify_finished(run.ticket)
 
 
-def _advance(run: WorkflowInstance, after: TaskInstance) -> TaskInstance | None:
-    """Take the way on after `after` completed: the next task, the end, or an error."""
-    spec = engine.task_spec(run.release.bundle, after.task_key)
-    step = engine.next_step(run.release.bundle, spec, run.data)
+def _advance(run: WorkflowInstance, after: TaskInstance, **run_changes: Any) -> TaskInstance | None:
+    """Take the way on after `after` completed: the next task, the end, or an error.
+
+    `run_changes` (the merged data) are written with the run's one UPDATE of this step.
+    """
+    bundle = _bundle(run)
+    step = engine.next_step(bundle, engine.task_spec(bundle, after.task_key), run.data)
     if step.outcome == "completed":
-        _set_run_status(run, WorkflowStatus.COMPLETED, (WorkflowStatus.IN_PROGRESS,), error="")
+        _set_run_status(run, WorkflowStatus.COMPLETED, (WorkflowStatus.IN_PROGRESS,), error="", **run_changes)
         _event(run.ticket, EventKind.COMPLETED, ENGINE)
         jobs.defer_notify_finished(run.ticket)
         return None
     if step.outcome == "error" or step.task is None:
-        _run_error(run, step.reason, after)
+        _run_error(run, step.reason, after, **run_changes)
         return None
     try:
-        return _enter(run, step.task)
+        return _enter(run, step.task, **run_changes)
     except _Stopped:
         return None
 
@@ -336,7 +404,7 @@ def _complete(
     message: str = "",
 ) -> TaskInstance | None:
     """Finish `task` with a validated `output`, merge it and move on. Call with the run locked."""
-    spec = engine.task_spec(run.release.bundle, task.task_key)
+    spec = engine.task_spec(_bundle(run), task.task_key)
     try:
         data = engine.merged(spec, run.data, output)
     except engine.OutputInvalid as exc:
@@ -344,14 +412,14 @@ def _complete(
     _set_status(
         task, TaskStatus.COMPLETED, allowed, output_data=output, completed_at=timezone.now(), error=""
     )
-    WorkflowInstance.objects.filter(pk=run.pk).update(data=data, updated_at=timezone.now())
     run.data = data
     _event(run.ticket, kind, actor, task=task, message=message or task.title, details={"output": output})
     if task.assigned_to_id and task.task_type == "FORM":
         jobs.defer_assign_waiting()
     if run.status != WorkflowStatus.IN_PROGRESS:
+        _save_run(run, data=data)
         return None  # on hold: the way on is taken when the ticket is resumed
-    return _advance(run, task)
+    return _advance(run, task, data=data)
 
 
 # --- assignment ---------------------------------------------------------------------------------
@@ -375,8 +443,12 @@ def _may_work_on(user: User, task: TaskInstance) -> bool:
     return bool(user.is_active and eligible_workers(task).filter(pk=user.pk).exists())
 
 
-def _auto_assign(task: TaskInstance, ticket: TicketInstance, *, record_waiting: bool = True) -> bool:
-    """Give `task` to the eligible worker with the fewest open tasks (ties: least recently assigned)."""
+def _shortest_queue(task: TaskInstance) -> User | None:
+    """The eligible worker with the fewest open tasks (ties: least recently assigned), if any.
+
+    Holds the company's assignment lock until the transaction ends: assign what it returns
+    in this transaction.
+    """
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [_ASSIGN_LOCK, current_company().pk])
     queued = TaskInstance.objects.filter(assigned_to=OuterRef("pk"), status__in=QUEUED_TASK_STATUSES)
@@ -392,14 +464,24 @@ def _auto_assign(task: TaskInstance, ticket: TicketInstance, *, record_waiting: 
         .order_by("queue", F("last_assigned").asc(nulls_first=True), "pk")
         .first()
     )
+    return worker
+
+
+def _auto_assign(task: TaskInstance, ticket: TicketInstance, *, record_waiting: bool = True) -> bool:
+    """Give a waiting `task` to the shortest queue; False (and it waits on) when nobody may take it."""
+    worker = _shortest_queue(task)
     if worker is None:
         if record_waiting:
             _event(ticket, EventKind.WAITING, ENGINE, task=task, details={"pool": False})
         return False
     _set_status(task, TaskStatus.OPEN, (TaskStatus.PENDING,), assigned_to=worker, assigned_at=timezone.now())
+    _assigned(ticket, task, worker)
+    return True
+
+
+def _assigned(ticket: TicketInstance, task: TaskInstance, worker: User) -> None:
     _event(ticket, EventKind.ASSIGNED, ENGINE, task=task, message=str(worker), details={"to": worker.email})
     jobs.defer_notify_assigned(task)
-    return True
 
 
 def waiting_tasks_assign(*, limit: int = 200) -> int:
@@ -409,7 +491,7 @@ def waiting_tasks_assign(*, limit: int = 200) -> int:
     ).order_by("created_at", "pk")
     given = 0
     for task_id, run_id in list(waiting.values_list("pk", "workflow_instance_id")[:limit]):
-        with transaction.atomic():
+        with _writes():
             run = _locked_run(run_id)
             task = TaskInstance.objects.get(pk=task_id)  # read under the run's lock
             if (
@@ -446,7 +528,7 @@ def _require_runnable(run: WorkflowInstance) -> None:
         raise WrongState(f"The ticket is {str(WorkflowStatus(run.status).label).lower()}, so its tasks wait.")
 
 
-@transaction.atomic
+@_writes()
 def task_claim(*, worker: User, task: TaskInstance) -> TaskInstance:
     """Take a task from the pool: exactly one of many concurrent claims wins."""
     with acting_as(worker):
@@ -467,7 +549,7 @@ def task_claim(*, worker: User, task: TaskInstance) -> TaskInstance:
         return task
 
 
-@transaction.atomic
+@_writes()
 def task_release(*, worker: User, task: TaskInstance) -> TaskInstance:
     """Give an unfinished task back: it goes to the pool for eligible workers to claim."""
     with acting_as(worker):
@@ -485,7 +567,7 @@ def task_release(*, worker: User, task: TaskInstance) -> TaskInstance:
         return task
 
 
-@transaction.atomic
+@_writes()
 def task_start(*, worker: User, task: TaskInstance) -> TaskInstance:
     with acting_as(worker):
         run, task = _my_task(worker, task)
@@ -495,13 +577,13 @@ def task_start(*, worker: User, task: TaskInstance) -> TaskInstance:
         return task
 
 
-@transaction.atomic
+@_writes()
 def task_save(*, worker: User, task: TaskInstance, output: Any) -> TaskInstance:
     """Keep a draft of the output (only the task's own fields; completing validates it all)."""
     with acting_as(worker):
         run, task = _my_task(worker, task)
         _require_runnable(run)
-        spec = engine.task_spec(run.release.bundle, task.task_key)
+        spec = engine.task_spec(_bundle(run), task.task_key)
         if not isinstance(output, dict):
             raise DataInvalid({"": ["The output must be a JSON object."]})
         unknown = engine.unknown_output_fields(spec, output)
@@ -519,7 +601,7 @@ def task_save(*, worker: User, task: TaskInstance, output: Any) -> TaskInstance:
         return task
 
 
-@transaction.atomic
+@_writes()
 def task_complete(*, worker: User, task: TaskInstance, output: Any) -> TaskInstance:
     """Complete a FORM task with its output (validated; field errors raise DataInvalid)."""
     with acting_as(worker):
@@ -542,7 +624,7 @@ def _admin_task(actor: User, task: TaskInstance) -> tuple[WorkflowInstance, Task
     return _task_for_update(task.pk)
 
 
-@transaction.atomic
+@_writes()
 def task_retry(*, actor: User, task: TaskInstance) -> TaskInstance:
     """Try an ERROR task again from the start (an action is called again, same idempotency key)."""
     with acting_as(actor):
@@ -555,7 +637,7 @@ def task_retry(*, actor: User, task: TaskInstance) -> TaskInstance:
         elif task.assigned_to_id is not None:
             _set_status(task, TaskStatus.OPEN, (TaskStatus.PENDING,))
         else:
-            role_name = engine.task_spec(run.release.bundle, task.task_key).get("worker_role")
+            role_name = engine.task_spec(_bundle(run), task.task_key).get("worker_role")
             task.worker_role = _worker_role(role_name)
             TaskInstance.objects.filter(pk=task.pk).update(worker_role=task.worker_role)
             if role_name and task.worker_role is None:
@@ -565,7 +647,7 @@ def task_retry(*, actor: User, task: TaskInstance) -> TaskInstance:
         return task
 
 
-@transaction.atomic
+@_writes()
 def task_skip(*, actor: User, task: TaskInstance, output: Any) -> TaskInstance:
     """Finish an ERROR task by hand with the output it should have given (validated)."""
     with acting_as(actor):
@@ -577,7 +659,7 @@ def task_skip(*, actor: User, task: TaskInstance, output: Any) -> TaskInstance:
         return task
 
 
-@transaction.atomic
+@_writes()
 def run_reroute(*, actor: User, ticket: TicketInstance) -> TicketInstance:
     """Try the way on again for a run that stopped because no transition matched."""
     with acting_as(actor):
@@ -592,7 +674,7 @@ def run_reroute(*, actor: User, ticket: TicketInstance) -> TicketInstance:
         return ticket
 
 
-@transaction.atomic
+@_writes()
 def ticket_hold(*, actor: User, ticket: TicketInstance, note: str = "") -> TicketInstance:
     """Pause a ticket: no new task starts and its tasks wait until it is resumed."""
     with acting_as(actor):
@@ -603,7 +685,7 @@ def ticket_hold(*, actor: User, ticket: TicketInstance, note: str = "") -> Ticke
         return ticket
 
 
-@transaction.atomic
+@_writes()
 def ticket_resume(*, actor: User, ticket: TicketInstance) -> TicketInstance:
     """Go on where the ticket was put on hold."""
     with acting_as(actor):
@@ -638,7 +720,7 @@ def _waits_for_a_worker(task: TaskInstance) -> bool:
     )
 
 
-@transaction.atomic
+@_writes()
 def ticket_cancel(*, actor: User, ticket: TicketInstance, note: str = "") -> TicketInstance:
     """Stop a ticket for good: its unfinished tasks are cancelled."""
     with acting_as(actor):
@@ -658,7 +740,7 @@ def ticket_cancel(*, actor: User, ticket: TicketInstance, note: str = "") -> Tic
         return ticket
 
 
-@transaction.atomic
+@_writes()
 def tasks_reassign(*, actor: User, tasks: list[TaskInstance], worker: User) -> int:
     """A ticket admin hands unfinished FORM tasks to a task worker of the same company."""
     require_system_role(actor, SystemRole.TICKET_ADMIN)
@@ -730,13 +812,13 @@ def run_step(run_id: int) -> None:
     """
     automating = _automating.set(True)
     try:
-        with transaction.atomic():
+        with _writes():
             call = _action_prepare(_locked_run(run_id))
         for _ in range(50):
             if call is None:
                 return
             call = _action_send(call)
-        with transaction.atomic():
+        with _writes():
             jobs.defer_run_step(_locked_run(run_id))  # a long automated stretch: let other runs go first
     finally:
         _automating.reset(automating)
@@ -753,7 +835,7 @@ def _action_prepare(run: WorkflowInstance, task: TaskInstance | None = None) -> 
     waiting = task.task_type == "ASYNC_ACTION" and task.deadline_at is not None
     if task.status not in (TaskStatus.PENDING, TaskStatus.IN_PROGRESS) or waiting:
         return None
-    spec = engine.task_spec(run.release.bundle, task.task_key)
+    spec = engine.task_spec(_bundle(run), task.task_key)
     try:
         body = engine.action_body(spec, run.data, _ticket_facts(run))
     except engine.EngineError as exc:
@@ -795,7 +877,7 @@ def _action_send(call: _Call) -> _Call | None:
     except outgoing.ActionFailure as failure:
         _action_failed(call, failure, company.action_max_attempts)
         return None
-    with transaction.atomic():
+    with _writes():
         run = _locked_run(call.run_id)
         attempt = {"attempt": task.attempts, "status": response.status_code, "ms": response.duration_ms}
         _event(run.ticket, EventKind.ATTEMPT, ENGINE, task=task, details=attempt)
@@ -834,7 +916,7 @@ def _action_failed(call: _Call, failure: Any, max_attempts: int) -> None:
     from ticketflower.runtime import outgoing
 
     task = call.task
-    with transaction.atomic():
+    with _writes():
         run = _locked_run(call.run_id)
         details = {
             "attempt": task.attempts,
@@ -875,7 +957,7 @@ def _task_error(run: WorkflowInstance, task: TaskInstance, reason: str, allowed:
 
 def callback_deadline_pass(task_id: int) -> None:
     """An ASYNC task whose callback did not come in time stops in ERROR (if it still waits)."""
-    with transaction.atomic():
+    with _writes():
         task = TaskInstance.objects.filter(pk=task_id).first()
         if task is None or task.deadline_at is None or task.deadline_at > timezone.now():
             return
@@ -888,7 +970,7 @@ NO_CALLBACK = "No callback within"
 
 def _callback_missed(run: WorkflowInstance, task: TaskInstance) -> None:
     """An ASYNC task still waiting past its deadline stops in ERROR. Call with the run locked."""
-    seconds = int(engine.task_spec(run.release.bundle, task.task_key).get("timeout_seconds") or 0)
+    seconds = int(engine.task_spec(_bundle(run), task.task_key).get("timeout_seconds") or 0)
     _task_error(run, task, f"{NO_CALLBACK} {_duration(seconds)}.", (TaskStatus.IN_PROGRESS,))
 
 
@@ -920,7 +1002,7 @@ def callback_receive(*, token: str, body: Any) -> CallbackResult:
         return CallbackResult(404, "No task waits for this callback.", {})
     from ticketflower.tenancy.context import company_context
 
-    with company_context(found.company), transaction.atomic():
+    with company_context(found.company), _writes():
         run = _locked_run(found.workflow_instance_id)
         task = TaskInstance.objects.get(pk=found.pk)
         if task.status == TaskStatus.COMPLETED:
@@ -940,7 +1022,7 @@ def callback_receive(*, token: str, body: Any) -> CallbackResult:
             return CallbackResult(
                 409, _wrong_task_state(task, task.status) + " The callback changed nothing.", {}
             )
-        spec = engine.task_spec(run.release.bundle, task.task_key)
+        spec = engine.task_spec(_bundle(run), task.task_key)
         try:
             output = engine.action_output(spec, body, run.data, _ticket_facts(run))
         except engine.OutputInvalid as exc:

@@ -11,7 +11,12 @@ from conftest import Tenant
 from tests.factories import load_bundle, make_company_role, make_release, make_ticket, make_workflow
 from ticketflower.definitions import services
 from ticketflower.definitions.bundles import bundle_dump, bundle_parse, bundle_sha256, workflow_bundle
-from ticketflower.definitions.models import ReleaseImmutable, WorkflowDefinition, WorkflowRelease
+from ticketflower.definitions.models import (
+    ReleaseImmutable,
+    WorkflowDefinition,
+    WorkflowRelease,
+    _cached_bundle,
+)
 from ticketflower.definitions.selectors import current_release, draft_state, submittable_ticket_types
 from ticketflower.definitions.versioning import version_bundle
 from ticketflower.runtime.models import WorkflowInstance
@@ -238,6 +243,19 @@ def test_a_release_never_changes_and_is_never_deleted(tenant_a: Tenant) -> None:
     with pytest.raises(IntegrityError), transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("UPDATE definitions_releasetickettype SET title = 'edited'")
     assert WorkflowRelease.unscoped.get(pk=release.pk).note == ""
+
+
+def test_a_releases_bundle_is_read_once_per_process_and_only_by_its_company(
+    tenant_a: Tenant, tenant_b: Tenant, django_assert_num_queries: Any
+) -> None:
+    release = make_release(tenant_a.designer, make_workflow(tenant_a.designer))
+    _cached_bundle.cache_clear()
+    with company_context(tenant_a.company):
+        one, two = (WorkflowRelease.objects.defer("bundle").get(pk=release.pk) for _ in range(2))
+        with django_assert_num_queries(1):
+            assert one.frozen_bundle() == two.frozen_bundle() == release.bundle
+    with company_context(tenant_b.company), pytest.raises(WorkflowRelease.DoesNotExist):
+        one.frozen_bundle()  # cached for company A, and B's own lookup finds no such release
 
 
 def test_a_published_workflow_cannot_be_deleted_but_its_draft_parts_can(tenant_a: Tenant) -> None:

@@ -5,6 +5,8 @@ from typing import Any
 
 import pytest
 import standardwebhooks
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from conftest import Tenant, make_tenant
 from tests.live_parts import Endpoint, Reply, job_worker, kill_hard, wait_until
@@ -208,3 +210,18 @@ def test_a_worker_killed_mid_request_is_recovered_and_the_task_completes_once(te
     with company_context(tenant.company):
         assert TaskInstance.objects.filter(workflow_instance=ticket.workflow_instance_id).count() == 2
     assert run_of(ticket).data == {"item": "Desk", "order_id": "K-1"}
+
+
+def test_an_automated_step_takes_at_most_twelve_sql_statements(tenant: Tenant) -> None:
+    # The engine issue's budget; the bench (bench/engine.py) measures the same run for speed.
+    steps = [action("", key=key, title=key) for key in ("one", "two", "three")]
+    with Endpoint(Reply(200, {"id": "S-1"})) as endpoint:
+        for step in steps:
+            step["action_url"] = endpoint.url
+        ticket = submit(tenant, *steps)
+        with company_context(tenant.company), CaptureQueriesContext(connection) as queries:
+            services.run_step(ticket.workflow_instance_id or 0)
+    assert run_of(ticket).status == "COMPLETED"
+    assert len(endpoint.received) == 3
+    statements = [query["sql"] for query in queries.captured_queries]
+    assert len(statements) <= 3 * 12, "\n".join(statements)

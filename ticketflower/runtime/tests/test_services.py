@@ -1,5 +1,7 @@
 """Submitting tickets and moving runs through people's tasks, on the real database."""
 
+from typing import Any
+
 import pytest
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
@@ -168,6 +170,33 @@ def test_no_matching_transition_stops_the_run_in_error(tenant_a: Tenant) -> None
     services.task_complete(worker=worker_of(ticket), task=current(ticket), output={"approved": False})
     assert run_status(ticket) == WorkflowStatus.ERROR
     assert ticket.workflow_instance.error == "No transition matched after Review."  # type: ignore[union-attr]
+
+
+def test_a_run_that_loops_without_end_stops_in_error(tenant_a: Tenant, settings: Any) -> None:
+    settings.RUN_MAX_TASKS = 3
+    bundle = review_bundle()
+    bundle["workflow"]["transitions"][2]["to"] = "review"  # not approved: review again
+    bundle["workflow"]["transitions"].append({"from": "review", "to": "decline", "priority": 2})
+    ticket_type = publish(tenant_a.designer, bundle)
+    ticket = services.ticket_submit(ticket_type=ticket_type, submitted_by=tenant_a.member, data={"item": "x"})
+    for _ in range(3):
+        services.task_complete(worker=worker_of(ticket), task=current(ticket), output={"approved": False})
+    assert len(tasks_of(ticket)) == 3
+    assert run_status(ticket) == WorkflowStatus.ERROR
+    assert ticket.workflow_instance.error == (  # type: ignore[union-attr]
+        "The run went through 3 tasks; it looks like an endless loop."
+    )
+
+
+def test_the_events_of_a_rolled_back_savepoint_are_not_written(tenant_a: Tenant) -> None:
+    ticket = submit(tenant_a)
+    with company_context(tenant_a.company), services._writes():
+        services._event(ticket, EventKind.HELD, services.ENGINE, message="kept")
+        with pytest.raises(RuntimeError), services._writes():
+            services._event(ticket, EventKind.RESUMED, services.ENGINE, message="rolled back")
+            raise RuntimeError
+    assert events(ticket)[-1] == EventKind.HELD
+    assert EventKind.RESUMED not in events(ticket)
 
 
 def test_a_second_completion_changes_nothing_and_says_why(tenant_a: Tenant) -> None:

@@ -305,6 +305,32 @@ class ArchivedTicket(TicketInstance):
         verbose_name_plural = _("ticket archive")
 
 
+class WorkerLoad(CompanyOwnedModel):
+    """A task worker's queue length and when they last got a task: what assignment sorts by.
+
+    Kept by the database (trigger `runtime_task_worker_load`, migration 0010) on every insert,
+    update and delete of a task, so no code path can forget it and assigning need not count
+    the tasks of every eligible worker each time. Read-only for the application.
+    """
+
+    worker = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="load",
+        verbose_name=_("worker"),
+    )
+    open_tasks = models.IntegerField(_("open tasks"), default=0)  # OPEN or IN_PROGRESS
+    last_assigned_at = models.DateTimeField(_("last assigned"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("worker load")
+        verbose_name_plural = _("worker loads")
+        constraints = [*same_company("runtime_workerload", "worker")]
+
+    def __str__(self) -> str:
+        return f"{self.worker_id}: {self.open_tasks}"
+
+
 class ActiveTask(TaskInstance):
     class Meta:
         proxy = True

@@ -22,7 +22,7 @@ from typing import Any, Final
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db import connection, transaction
-from django.db.models import Count, F, Max, OuterRef, QuerySet, Subquery
+from django.db.models import F, QuerySet
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -34,7 +34,6 @@ from ticketflower.definitions.selectors import submittable_ticket_types
 from ticketflower.runtime import engine, jobs
 from ticketflower.runtime.models import (
     ACTIVE_TASK_STATUSES,
-    QUEUED_TASK_STATUSES,
     Assignment,
     EventKind,
     TaskInstance,
@@ -449,22 +448,24 @@ def _shortest_queue(task: TaskInstance) -> User | None:
     Holds the company's assignment lock until the transaction ends: assign what it returns
     in this transaction.
     """
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [_ASSIGN_LOCK, current_company().pk])
-    queued = TaskInstance.objects.filter(assigned_to=OuterRef("pk"), status__in=QUEUED_TASK_STATUSES)
-    last = TaskInstance.objects.filter(assigned_to=OuterRef("pk")).order_by().values("assigned_to")
+    _lock_assignments()
     worker = (
         eligible_workers(task)
-        .annotate(
-            queue=Coalesce(
-                Subquery(queued.order_by().values("assigned_to").annotate(n=Count("pk")).values("n")), 0
-            ),
-            last_assigned=Subquery(last.annotate(at=Max("assigned_at")).values("at")),
-        )
+        .annotate(queue=Coalesce("load__open_tasks", 0), last_assigned=F("load__last_assigned_at"))
         .order_by("queue", F("last_assigned").asc(nulls_first=True), "pk")
         .first()
     )
     return worker
+
+
+def _lock_assignments() -> None:
+    """No other assignment in this company until the transaction ends, so queues stay even.
+
+    The database takes the same lock (trigger runtime_task_worker_load) before it changes a
+    worker's load: take it only before, never while, waiting for a run's lock.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [_ASSIGN_LOCK, current_company().pk])
 
 
 def _auto_assign(task: TaskInstance, ticket: TicketInstance, *, record_waiting: bool = True) -> bool:
@@ -746,8 +747,13 @@ def tasks_reassign(*, actor: User, tasks: list[TaskInstance], worker: User) -> i
     require_system_role(actor, SystemRole.TICKET_ADMIN)
     with acting_as(actor):
         worker = User.objects.get(pk=worker.pk, system_role_assignments__role=SystemRole.TASK_WORKER)
+        chosen = list(TaskInstance.objects.filter(pk__in=[t.pk for t in tasks]).order_by("pk"))
+        # Every run first, in one order: the first move takes the company's assignment lock, and
+        # holding it while waiting for a run's lock could deadlock with a worker completing a task.
+        runs = WorkflowInstance.objects.filter(pk__in={task.workflow_instance_id for task in chosen})
+        list(runs.select_for_update().order_by("pk").values_list("pk", flat=True))
         count = 0
-        for task in list(TaskInstance.objects.filter(pk__in=[t.pk for t in tasks]).order_by("pk")):
+        for task in chosen:
             run, task = _task_for_update(task.pk)
             if task.task_type != "FORM" or task.status not in (
                 TaskStatus.PENDING,

@@ -1,10 +1,13 @@
 """Submitting tickets and moving runs through people's tasks, on the real database."""
 
+from collections import Counter
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
+from django.db.models import Count
 from django.test import Client
 from django.urls import reverse
 from procrastinate.contrib.django.models import ProcrastinateJob
@@ -15,11 +18,13 @@ from ticketflower.accounts.models import User
 from ticketflower.definitions.services import bundle_import, workflow_publish
 from ticketflower.runtime import services
 from ticketflower.runtime.models import (
+    QUEUED_TASK_STATUSES,
     EventKind,
     TaskInstance,
     TaskStatus,
     TicketEvent,
     TicketInstance,
+    WorkerLoad,
     WorkflowStatus,
 )
 from ticketflower.runtime.services import DataInvalid, WrongState
@@ -286,6 +291,47 @@ def test_a_released_task_goes_back_to_the_pool(tenant_a: Tenant) -> None:
     assert (task.status, task.assigned_to, task.assignment) == (TaskStatus.PENDING, None, "pool")
     services.task_claim(worker=tenant_a.worker, task=task)
     assert current(ticket).assigned_to == tenant_a.worker
+
+
+def queues(tenant: Tenant) -> tuple[dict[int, int], dict[int, int]]:
+    """Each worker's queue as the database keeps it (WorkerLoad), and as counted from the tasks."""
+    with company_context(tenant.company):
+        kept = dict(WorkerLoad.objects.filter(open_tasks__gt=0).values_list("worker_id", "open_tasks"))
+        counted = dict(
+            TaskInstance.objects.filter(status__in=QUEUED_TASK_STATUSES, assigned_to__isnull=False)
+            .values("assigned_to")
+            .annotate(n=Count("pk"))
+            .values_list("assigned_to", "n")
+        )
+    return kept, counted
+
+
+def test_the_kept_queues_match_the_tasks_through_every_change(tenant_a: Tenant) -> None:
+    ticket_type = publish(tenant_a.designer, review_bundle())
+    first, second, third = (
+        services.ticket_submit(ticket_type=ticket_type, submitted_by=tenant_a.member, data={"item": "x"})
+        for _ in range(3)
+    )
+    changes: list[Callable[[], object]] = [
+        lambda: services.task_start(worker=worker_of(first), task=current(first)),
+        lambda: services.task_complete(
+            worker=worker_of(first), task=current(first), output={"approved": True}
+        ),
+        lambda: services.task_release(worker=worker_of(second), task=current(second)),
+        lambda: services.task_claim(worker=tenant_a.worker, task=current(second)),
+        lambda: services.tasks_reassign(
+            actor=tenant_a.ticket_admin, tasks=[current(second), current(third)], worker=tenant_a.admin
+        ),
+        lambda: services.ticket_cancel(actor=tenant_a.ticket_admin, ticket=third),
+    ]
+    kept, counted = queues(tenant_a)
+    assert kept == counted and sum(counted.values()) == 3
+    for change in changes:
+        change()
+        kept, counted = queues(tenant_a)
+        assert kept == counted
+    expected = Counter([tenant_a.admin.pk, worker_of(first).pk])  # second's review, first's order
+    assert counted == dict(expected)
 
 
 # --- ticket admins ------------------------------------------------------------------------------

@@ -33,7 +33,7 @@ def design_dashboard() -> dict[str, Any]:
     recent = (
         company_versions()
         .select_related("revision__user", "content_type")
-        .order_by("-revision__date_created")[:10]
+        .order_by("-revision__date_created", "-pk")[:10]  # a revision saves several at one time
     )
     return {
         "stats": [

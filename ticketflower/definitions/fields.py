@@ -6,6 +6,7 @@ A workflow declares its fields as a list of specs:
 Tasks read and write these fields; ticket types choose which ones a submitter fills in.
 """
 
+import copy
 import re
 import unicodedata
 from collections.abc import Collection
@@ -129,5 +130,6 @@ def ticket_type_schema(ticket_type: dict[str, Any], workflow_fields: list[dict[s
 
 
 def ticket_type_presets(ticket_type: dict[str, Any]) -> dict[str, Any]:
-    """The values a ticket type fills in without asking."""
-    return {entry["field"]: entry["preset"] for entry in ticket_type.get("fields") or [] if "preset" in entry}
+    """The values a ticket type fills in without asking (copies: the spec may be a cached bundle's)."""
+    fields = ticket_type.get("fields") or []
+    return {entry["field"]: copy.deepcopy(entry["preset"]) for entry in fields if "preset" in entry}

@@ -58,7 +58,7 @@ class WorkflowInstance(CompanyOwnedModel):
     )
     current_task_key = models.CharField(_("current task"), max_length=64, blank=True)
     # How many tasks the run has entered: its loop guard, kept here so a step need not count.
-    task_count = models.PositiveIntegerField(_("tasks entered"), default=0, editable=False)
+    task_count = models.PositiveIntegerField(_("tasks entered"), default=0, db_default=0, editable=False)
     data = models.JSONField(_("workflow data"), default=dict, blank=True)
     status = models.CharField(
         _("status"), max_length=16, choices=WorkflowStatus.choices, default=WorkflowStatus.IN_PROGRESS
@@ -325,7 +325,12 @@ class WorkerLoad(CompanyOwnedModel):
     class Meta:
         verbose_name = _("worker load")
         verbose_name_plural = _("worker loads")
-        constraints = [*same_company("runtime_workerload", "worker")]
+        constraints = [
+            *same_company("runtime_workerload", "worker"),
+            models.CheckConstraint(
+                condition=models.Q(open_tasks__gte=0), name="runtime_workerload_not_negative"
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.worker_id}: {self.open_tasks}"

@@ -106,7 +106,11 @@ _pending_events: ContextVar[list[TicketEvent] | None] = ContextVar("ticketflower
 
 @contextmanager
 def _writes() -> Iterator[None]:
-    """A transaction of the engine (a savepoint inside another one): its events in one INSERT."""
+    """A transaction of the engine (a savepoint inside another one): its events in one INSERT.
+
+    Inside a service nest only `_writes()`, not a bare `transaction.atomic()`: a savepoint
+    rolled back and caught there would still have its events written.
+    """
     events = _pending_events.get()
     if events is not None:
         mark = len(events)

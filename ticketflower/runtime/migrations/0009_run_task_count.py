@@ -10,7 +10,10 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name="workflowinstance",
             name="task_count",
-            field=models.PositiveIntegerField(default=0, editable=False, verbose_name="tasks entered"),
+            # db_default: app processes from before this migration still insert runs without it.
+            field=models.PositiveIntegerField(
+                default=0, db_default=0, editable=False, verbose_name="tasks entered"
+            ),
         ),
         # Runs started before the counter: count what they have.
         migrations.RunSQL(

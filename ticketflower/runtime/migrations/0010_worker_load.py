@@ -112,7 +112,10 @@ class Migration(migrations.Migration):
                 "constraints": [
                     ticketflower.tenancy.constraints.SameCompany(
                         field="worker", name="runtime_workerload_worker_same_company"
-                    )
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(open_tasks__gte=0), name="runtime_workerload_not_negative"
+                    ),
                 ],
             },
         ),

@@ -43,7 +43,7 @@ def test_task_counts_and_worker_loads_are_filled_in_from_existing_tasks(tenant_a
         tasks = list(TaskInstance.objects.all())
     assert counts == {ticket.workflow_instance_id: 2 if ticket == tickets[0] else 1 for ticket in tickets}
     expected: dict[Any, Any] = {}
-    for task in tasks:
+    for task in (task for task in tasks if task.assigned_to_id):
         queued, last = expected.get(task.assigned_to_id, (0, None))
         queued += task.status in ("OPEN", "IN_PROGRESS")
         expected[task.assigned_to_id] = (queued, max(filter(None, [last, task.assigned_at])))

@@ -296,7 +296,7 @@ def test_a_released_task_goes_back_to_the_pool(tenant_a: Tenant) -> None:
 def queues(tenant: Tenant) -> tuple[dict[int, int], dict[int, int]]:
     """Each worker's queue as the database keeps it (WorkerLoad), and as counted from the tasks."""
     with company_context(tenant.company):
-        kept = dict(WorkerLoad.objects.filter(open_tasks__gt=0).values_list("worker_id", "open_tasks"))
+        kept = dict(WorkerLoad.objects.exclude(open_tasks=0).values_list("worker_id", "open_tasks"))
         counted = dict(
             TaskInstance.objects.filter(status__in=QUEUED_TASK_STATUSES, assigned_to__isnull=False)
             .values("assigned_to")

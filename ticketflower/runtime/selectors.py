@@ -1,6 +1,7 @@
 """Reads about tickets, tasks and the people who work on them."""
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import F, Q, QuerySet
+from django.db.models.functions import Coalesce
 
 from ticketflower.accounts.models import User
 from ticketflower.definitions.models import TaskType
@@ -16,13 +17,18 @@ from ticketflower.tenancy.models import CompanyRoleMembership, SystemRole
 
 
 def available_workers(*, include_unavailable: bool = False) -> QuerySet[User]:
-    """The company's active task workers, shortest queue first (ties: who joined first)."""
+    """The company's active task workers in the order automatic assignment picks them.
+
+    Shortest queue first (`open_tasks`: OPEN or IN_PROGRESS), then whoever was assigned least
+    recently, then who joined first. Queues come from `WorkerLoad`, which the database keeps,
+    so this counts nothing however many tasks there are.
+    """
     workers = User.objects.filter(
         is_active=True, system_role_assignments__role=SystemRole.TASK_WORKER
-    ).annotate(open_tasks=Count("assigned_tasks", filter=Q(assigned_tasks__status__in=ACTIVE_TASK_STATUSES)))
+    ).annotate(open_tasks=Coalesce("load__open_tasks", 0), last_assigned=F("load__last_assigned_at"))
     if not include_unavailable:
         workers = workers.filter(is_available=True)
-    return workers.order_by("open_tasks", "pk")
+    return workers.order_by("open_tasks", F("last_assigned").asc(nulls_first=True), "pk")
 
 
 def worker_tasks(worker: User) -> QuerySet[TaskInstance]:

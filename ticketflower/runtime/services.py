@@ -22,8 +22,7 @@ from typing import Any, Final
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db import connection, transaction
-from django.db.models import F, QuerySet
-from django.db.models.functions import Coalesce
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from ticketflower.accounts.models import User
@@ -31,7 +30,7 @@ from ticketflower.definitions import expressions
 from ticketflower.definitions.fields import ticket_type_presets, ticket_type_schema
 from ticketflower.definitions.models import ReleaseTicketType, WorkflowRelease
 from ticketflower.definitions.selectors import submittable_ticket_types
-from ticketflower.runtime import engine, jobs
+from ticketflower.runtime import engine, jobs, selectors
 from ticketflower.runtime.models import (
     ACTIVE_TASK_STATUSES,
     Assignment,
@@ -433,10 +432,8 @@ _ASSIGN_LOCK = 7301
 
 
 def eligible_workers(task: TaskInstance) -> QuerySet[User]:
-    """Active, available task workers (holding the task's role, if it names one)."""
-    workers = User.objects.filter(
-        is_active=True, is_available=True, system_role_assignments__role=SystemRole.TASK_WORKER
-    )
+    """Active, available task workers (holding the task's role, if it names one), shortest queue first."""
+    workers = selectors.available_workers()
     if task.worker_role_id:
         workers = workers.filter(company_roles=task.worker_role_id)
     return workers
@@ -453,13 +450,7 @@ def _shortest_queue(task: TaskInstance) -> User | None:
     in this transaction.
     """
     _lock_assignments()
-    worker = (
-        eligible_workers(task)
-        .annotate(queue=Coalesce("load__open_tasks", 0), last_assigned=F("load__last_assigned_at"))
-        .order_by("queue", F("last_assigned").asc(nulls_first=True), "pk")
-        .first()
-    )
-    return worker
+    return eligible_workers(task).first()
 
 
 def _lock_assignments() -> None:

@@ -167,6 +167,9 @@ class Loopback:
 
 # --- 2. submissions through the API --------------------------------------------------------------
 
+# What every benchmarked submission sends as the ticket's data.
+SUBMITTED = {"item": "Desk", "count": 2}
+
 
 def gunicorn(port: int) -> subprocess.Popen[bytes]:
     """The app under gunicorn (4 sync workers, as in production), answering once it is up."""
@@ -224,7 +227,7 @@ def bench_submissions(
     try:
         base = f"http://127.0.0.1:{port}/api/v1"
         auth = {"Authorization": f"Bearer {token}"}
-        body = {"ticket_type": ticket_type_id, "data": {"item": "Desk", "count": 2}}
+        body = {"ticket_type": ticket_type_id, "data": SUBMITTED}
         load(f"{base}/tickets/", body, 2, 201, auth)  # warm-up: every worker connected and loaded
         submissions = load(f"{base}/tickets/", body, seconds, 201, auth)
         floor = load(f"{base}/no-such-endpoint/", body, min(seconds, 10), 404, {})
@@ -241,12 +244,13 @@ _NEW_ROWS = {
     "runtime_ticketinstance": ("ticket_", 7_200_000_000),
     "runtime_taskinstance": ("task_", 7_300_000_000),
 }
+_NEW_ROWS_SPAN = 100_000_000  # each table's ids stay below the next one's start
 
 
 def submission_sql(ticket_type_id: int, token: str) -> list[str]:
     """The SQL statements of one API submission (sent through Django's test client)."""
     client = Client()
-    body = json.dumps({"ticket_type": ticket_type_id, "data": {"item": "Desk", "count": 2}})
+    body = json.dumps({"ticket_type": ticket_type_id, "data": SUBMITTED})
     headers = {"Authorization": f"Bearer {token}"}
     client.post("/api/v1/tickets/", body, content_type="application/json", headers=headers)  # warm
     with connection.cursor() as cursor:
@@ -264,13 +268,18 @@ def submission_sql(ticket_type_id: int, token: str) -> list[str]:
 
 def database_alone(statements: list[str], seconds: int) -> float:
     """Transactions/s of the submission's own SQL replayed by pgbench, 8 clients: no app at all."""
-    ids = {str(n) for n in re.findall(r"\b7[123]\d{8}\b", " ".join(statements))}
+
+    def variable(number: re.Match[str]) -> str:
+        """A new row's id becomes the pgbench variable its INSERT sets; any other number stays."""
+        for prefix, start in _NEW_ROWS.values():
+            if start <= int(number.group()) < start + _NEW_ROWS_SPAN:
+                return f":{prefix}id"
+        return number.group()
+
     script = []
     for sql in statements:
         sql = " ".join(sql.split())  # pgbench reads one command per line
-        for found in ids:
-            table = {"71": "run_", "72": "ticket_", "73": "task_"}[found[:2]]
-            sql = re.sub(rf"\b{found}\b", f":{table}id", sql)
+        sql = re.sub(r"\b\d{10}\b", variable, sql)
         inserted = re.match(r'INSERT INTO "(\w+)"', sql)
         prefix = _NEW_ROWS.get(inserted.group(1), ("", 0))[0] if inserted else ""
         script.append(f"{sql} \\gset {prefix}" if prefix else f"{sql};")

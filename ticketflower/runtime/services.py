@@ -457,7 +457,7 @@ def _lock_assignments() -> None:
     """No other assignment in this company until the transaction ends, so queues stay even.
 
     The database takes the same lock (trigger runtime_task_worker_load) before it changes a
-    worker's load: take it only before, never while, waiting for a run's lock.
+    worker's load. Lock the run first: never wait for a run's lock while holding this one.
     """
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [_ASSIGN_LOCK, current_company().pk])

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Count
 from django.test import Client
 from django.urls import reverse
@@ -304,6 +304,14 @@ def queues(tenant: Tenant) -> tuple[dict[int, int], dict[int, int]]:
             .values_list("assigned_to", "n")
         )
     return kept, counted
+
+
+def test_the_database_changes_loads_under_the_same_lock_as_assignment() -> None:
+    # Two places name the lock: services._lock_assignments and the trigger of migration 0010.
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_get_functiondef('runtime_task_worker_load'::regproc)")
+        (trigger,) = cursor.fetchone()
+    assert f"pg_advisory_xact_lock({services._ASSIGN_LOCK}, company::int)" in trigger
 
 
 def test_the_kept_queues_match_the_tasks_through_every_change(tenant_a: Tenant) -> None:

@@ -30,7 +30,8 @@ from tests.factories import load_bundle, make_ticket
 from ticketflower.accounts.services import api_token_create
 from ticketflower.definitions.models import WorkflowDefinition
 from ticketflower.definitions.services import bundle_import, release_rollback, workflow_publish
-from ticketflower.runtime.models import FileUpload, TaskStatus, WorkflowStatus
+from ticketflower.files.models import FileUpload
+from ticketflower.runtime.models import TaskStatus, WorkflowStatus
 from ticketflower.tenancy.context import company_context
 from ticketflower.tenancy.models import Company
 
@@ -252,7 +253,9 @@ def _short(rows: list[Any]) -> str:
 
 # Values that are not text anyone wrote: choices, hashes, secrets.
 # Not the company's words: hashes, and the fixed name of what acted when no person did ("TicketFlower").
-_NOT_TEXT = {"password", "sha256", "key_hash", "prefix", "actor_label"}
+# Hashes and labels of the system, not text a person wrote (a release's `layouts` maps each
+# layout to its compiled module's hash).
+_NOT_TEXT = {"password", "sha256", "key_hash", "prefix", "actor_label", "layouts"}
 _DATA_FIELDS = {"data", "input_data", "output_data"}  # JSON keyed by field names
 
 

@@ -30,6 +30,7 @@ from ticketflower.admin_sites.design import design_site
 from ticketflower.admin_sites.tickets import tickets_site
 from ticketflower.admin_sites.worker import worker_site
 from ticketflower.definitions.models import ReleaseTicketType
+from ticketflower.files.models import FileUpload
 from ticketflower.portal.selectors import AREAS
 from ticketflower.runtime.models import TicketInstance
 from ticketflower.tenancy.context import company_context
@@ -191,10 +192,11 @@ def fillings(route: Route, target: Tenant, actor: Tenant) -> list[dict[str, str]
     return filler() if filler else None
 
 
-# Portal pages with a bare <pk>, and the model it is an id of.
+# Pages with a bare <pk>, and the model it is an id of.
 PORTAL_PK_MODELS: dict[str, type[models.Model]] = {
     "portal:ticket": TicketInstance,
     "portal:submitted": TicketInstance,
+    "files:download": FileUpload,
 }
 
 

@@ -18,12 +18,12 @@ from django.utils.translation import gettext_lazy as _
 from ticketflower.accounts.models import User
 from ticketflower.definitions.models import ReleaseTicketType
 from ticketflower.definitions.selectors import submittable_ticket_types
+from ticketflower.files.models import FileUpload
 from ticketflower.portal import display
 from ticketflower.portal.keyset import KeysetPage, keyset_page
 from ticketflower.runtime.models import (
     ACTIVE_TASK_STATUSES,
     ACTIVE_WORKFLOW_STATUSES,
-    FileUpload,
     TaskInstance,
     TicketEvent,
     TicketInstance,

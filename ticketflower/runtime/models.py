@@ -267,29 +267,6 @@ class TicketEvent(CompanyOwnedModel):
         return str(self.actor) if self.actor_id else self.actor_label
 
 
-class FileUpload(CompanyOwnedModel):
-    filename = models.CharField(_("file name"), max_length=255)
-    version = models.PositiveIntegerField(_("version"), default=1)
-    ext_key = models.TextField(_("storage key"))
-    file_type = models.CharField(_("file type"), max_length=100, blank=True)
-    uploaded_at = models.DateTimeField(_("uploaded"), auto_now_add=True)
-    uploaded_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.SET_NULL,
-        null=True,
-        related_name="+",
-        verbose_name=_("uploaded by"),
-    )
-
-    class Meta:
-        verbose_name = _("file")
-        verbose_name_plural = _("files")
-        constraints = [*same_company("runtime_file", "uploaded_by")]
-
-    def __str__(self) -> str:
-        return self.filename
-
-
 # The ticket-admin site lists running and finished work separately.
 class ActiveTicket(TicketInstance):
     class Meta:

@@ -19,7 +19,8 @@ from tests.factories import load_bundle, make_release, make_ticket, make_workflo
 from ticketflower.accounts.services import api_token_create
 from ticketflower.definitions import services
 from ticketflower.definitions.models import TaskDefinition, WorkflowTransition
-from ticketflower.runtime.models import FileUpload, WorkflowInstance
+from ticketflower.files.models import FileAttachment, FileUpload
+from ticketflower.runtime.models import WorkflowInstance
 from ticketflower.tenancy.checks import company_reference_errors
 from ticketflower.tenancy.constraints import SameCompany, company_foreign_keys, same_company
 from ticketflower.tenancy.context import CrossCompanyWrite, company_context
@@ -111,10 +112,11 @@ def both(tenant_a: Tenant, tenant_b: Tenant) -> tuple[Tenant, Tenant]:
         services.bundle_import(actor=tenant.designer, bundle=bundle, into=workflow)
         services.release_rollback(actor=tenant.designer, release=first)
         order = {"supplier": "Acme", "item": "Desk", "quantity": 1, "unit_price": 90.0}
-        make_ticket(tenant.member, workflow, worker=tenant.worker, data=order)
+        ticket = make_ticket(tenant.member, workflow, worker=tenant.worker, data=order)
         api_token_create(user=tenant.member, name="script")
         with company_context(tenant.company):
-            FileUpload.objects.create(filename="quote.pdf", ext_key="k", uploaded_by=tenant.member)
+            upload = FileUpload.objects.create(filename="quote.pdf", ext_key="k", uploaded_by=tenant.member)
+            FileAttachment.objects.create(file=upload, ticket=ticket)
             # A draft task no transition points at: rows referencing a task answer first otherwise.
             TaskDefinition.objects.create(workflow=workflow, key="orphan", title="Orphan")
     # Targets that clash with no unique key of A's rows, so only the company can refuse:

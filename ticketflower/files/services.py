@@ -1,0 +1,122 @@
+"""Writing files: uploads (checked, stored, recorded), attaching them to tickets, removing orphans."""
+
+import hashlib
+import logging
+import unicodedata
+import uuid
+from collections.abc import Iterable, Mapping
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.core.files.storage import default_storage
+from django.core.files.uploadedfile import UploadedFile
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from ticketflower.accounts.models import User
+from ticketflower.core.uploads import size_text
+from ticketflower.files.models import FileAttachment, FileUpload
+from ticketflower.files.sniffing import sniff
+from ticketflower.tenancy.context import acting_as
+
+logger = logging.getLogger(__name__)
+
+
+class FileRefused(ValueError):
+    """An upload that is not kept; the message says why, for the person who sent it."""
+
+
+def file_upload(*, user: User, uploaded: UploadedFile[Any]) -> FileUpload:
+    """Check, store and record one upload of `user`'s company. FileRefused when it is not kept."""
+    if not user.is_active or user.company_id is None:
+        raise FileRefused("Only people of a company may upload files.")
+    size = uploaded.size or 0
+    if size > settings.FILE_UPLOAD_MAX_BYTES:
+        raise FileRefused(f"The file is too large: at most {size_text(settings.FILE_UPLOAD_MAX_BYTES)}.")
+    if size == 0:
+        raise FileRefused("The file is empty.")
+    name = safe_name(uploaded.name or "file")
+    content_type = sniff(uploaded.file, name) if uploaded.file is not None else None
+    if content_type is None:
+        raise FileRefused(
+            "This kind of file is not accepted: send a PDF, an image (PNG, JPEG, GIF, WebP), "
+            "an Office document or plain text."
+        )
+    digest = hashlib.sha256()
+    for chunk in uploaded.chunks():
+        digest.update(chunk)
+    uploaded.seek(0)
+    with acting_as(user):
+        # Not guessable, and no part of it comes from the person: no path tricks.
+        key = default_storage.save(f"uploads/{user.company_id}/{uuid.uuid4().hex}", uploaded)
+        try:
+            with transaction.atomic():
+                record: FileUpload = FileUpload.objects.create(
+                    filename=name,
+                    ext_key=key,
+                    file_type=content_type,
+                    size=size,
+                    sha256=digest.hexdigest(),
+                    uploaded_by=user,
+                )
+                return record
+        except BaseException:
+            default_storage.delete(key)  # nothing recorded: nothing kept
+            raise
+
+
+def safe_name(name: str) -> str:
+    """A file name to show and to send back: no directories, no control characters, not too long."""
+    name = name.replace("\\", "/").rsplit("/", 1)[-1]
+    name = "".join(ch for ch in unicodedata.normalize("NFC", name) if unicodedata.category(ch)[0] != "C")
+    name = name.strip().strip(".") or "file"
+    if len(name) > 200:
+        stem, dot, suffix = name.rpartition(".")
+        name = (stem[:190] + dot + suffix[:9]) if dot and len(suffix) < 10 else name[:200]
+    return name
+
+
+def file_ids(fields: Iterable[Mapping[str, Any]], values: Mapping[str, Any]) -> dict[str, int]:
+    """Field name → file id, for the file fields among `values`."""
+    kinds = {field["name"]: field.get("type") for field in fields}
+    return {
+        name: value
+        for name, value in values.items()
+        if kinds.get(name) == "file" and isinstance(value, int) and not isinstance(value, bool)
+    }
+
+
+def file_errors(*, actor: User, ticket: Any, ids: Mapping[str, int]) -> dict[str, list[str]]:
+    """Which file fields name a file `actor` may not hand on: only their own uploads, or files
+    already on this ticket. Without this, naming any id would attach someone else's file."""
+    if not ids:
+        return {}
+    allowed = Q(uploaded_by=actor)
+    if ticket is not None:
+        allowed |= Q(attachments__ticket=ticket)
+    usable = set(FileUpload.objects.filter(allowed, pk__in=set(ids.values())).values_list("pk", flat=True))
+    return {name: ["No such file: upload it again."] for name, pk in ids.items() if pk not in usable}
+
+
+def files_attach(*, ticket: Any, ids: Mapping[str, int]) -> None:
+    """Record that `ticket`'s data refers to these files (who may see it may download them)."""
+    if ids:
+        FileAttachment.objects.bulk_create(
+            [FileAttachment(file_id=pk, ticket=ticket) for pk in set(ids.values())], ignore_conflicts=True
+        )
+
+
+def orphans_remove(*, older_than: timedelta | None = None) -> int:
+    """Delete uploads no ticket refers to, older than FILE_ORPHAN_HOURS. Runs in a company's context."""
+    cutoff = timezone.now() - (older_than or timedelta(hours=settings.FILE_ORPHAN_HOURS))
+    removed = 0
+    orphans = FileUpload.objects.filter(uploaded_at__lt=cutoff, attachments__isnull=True)
+    for upload in orphans.only("pk", "ext_key")[:1000]:
+        with transaction.atomic():
+            deleted, _ = FileUpload.objects.filter(pk=upload.pk, attachments__isnull=True).delete()
+        if deleted:
+            default_storage.delete(upload.ext_key)
+            removed += 1
+    return removed

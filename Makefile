@@ -10,8 +10,11 @@ PYTHON ?= $(shell for p in python3.13 python3.12 python3; do \
 	then echo $$p; break; fi; done)
 CHROMIUM_PATH ?= $(shell for b in chromium chromium-browser google-chrome; do command -v $$b && break; done)
 TEST_SETTINGS := DJANGO_SETTINGS_MODULE=config.settings_test
+# The layout runtime and compiler (docs/layouts.md): npm packages from the committed lock file.
+RUNTIME := ticketflower/layouts/runtime
+RUNTIME_BUILT := ticketflower/layouts/static/layouts/frame.js
 
-.PHONY: help run test lint typecheck migrations-check compose-check pytest chromium db-stop clean
+.PHONY: help run test lint typecheck migrations-check compose-check pytest chromium layouts db-stop clean
 
 help:
 	@echo "make run    set everything up and serve http://127.0.0.1:8000 with a demo company"
@@ -35,10 +38,22 @@ $(VENV)/.dev-installed: requirements.txt requirements-dev.txt | $(VENV)/bin/pyth
 .env:
 	cp .env.example .env
 
-run: $(VENV)/.runtime-installed .env
+run: $(VENV)/.runtime-installed .env layouts
 	$(PY) manage.py serve
 
-test: $(VENV)/.dev-installed chromium lint typecheck migrations-check compose-check pytest
+test: $(VENV)/.dev-installed chromium layouts lint typecheck migrations-check compose-check pytest
+
+# npm ci skips esbuild's install script (npm 11); its binary arrives as an optional dependency.
+$(RUNTIME)/node_modules/.installed: $(RUNTIME)/package.json $(RUNTIME)/package-lock.json
+	@node -e 'process.exit(+process.versions.node.split(".")[0] < 20)' 2>/dev/null || { \
+		echo "TicketFlower's layouts need Node.js 20 or newer (node and npm on PATH)." >&2; exit 1; }
+	cd $(RUNTIME) && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+$(RUNTIME_BUILT): $(RUNTIME)/node_modules/.installed $(RUNTIME)/build.mjs $(wildcard $(RUNTIME)/src/*)
+	cd $(RUNTIME) && node build.mjs
+
+layouts: $(RUNTIME_BUILT)
 
 lint: $(VENV)/.dev-installed
 	$(PY) -m ruff check .
@@ -60,7 +75,7 @@ compose-check:
 	else echo "Install Docker Compose to validate docker-compose.yml." >&2; exit 1; fi
 	@echo "docker-compose.yml is valid."
 
-pytest: $(VENV)/.dev-installed chromium
+pytest: $(VENV)/.dev-installed chromium layouts
 	$(PY) -m pytest
 
 # Browser tests drive the system Chromium; Playwright's own browser download is never used.
@@ -79,4 +94,4 @@ db-stop: $(VENV)/.runtime-installed
 	$(PY) manage.py db stop
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache $(RUNTIME)/node_modules ticketflower/layouts/static/layouts

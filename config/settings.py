@@ -6,6 +6,7 @@ without a real SECRET_KEY and ALLOWED_HOSTS.
 
 import re
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import django_stubs_ext
 import environ
@@ -68,10 +69,16 @@ INSTALLED_APPS = [
     "ticketflower.runtime",
     "ticketflower.admin_sites",
     "ticketflower.api",
+    "ticketflower.layouts",
+    "ticketflower.files",
 ]
 
 MIDDLEWARE = [
+    # First: a request for the layout sandbox's host sees only the sandbox's URLs.
+    "ticketflower.layouts.sandbox.SandboxHostMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Static files (WhiteNoise) before everything that reads sessions or the database.
+    "ticketflower.core.staticfiles.AppStaticFilesMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     # Before anything reads the body; after the two above, so a 413 has their headers.
     "ticketflower.core.uploads.RequestSizeLimitMiddleware",
@@ -185,6 +192,7 @@ RATE_LIMITS = {
     "password_resets_per_address": _rate("RATE_LIMIT_PASSWORD_RESETS_PER_ADDRESS", "3/1h"),
     # Ticket form posts by one person (refused ones too): room for a busy day, not for a loop.
     "ticket_submissions_per_user": _rate("RATE_LIMIT_TICKET_SUBMISSIONS", "60/1h"),
+    "file_uploads_per_user": _rate("RATE_LIMIT_FILE_UPLOADS", "120/1h"),
 }
 
 # Guardian's anonymous user would be created through the company-scoped user manager
@@ -255,6 +263,8 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
+# Served by the app (WhiteNoise) from the apps' folders: `collectstatic` is optional.
+WHITENOISE_USE_FINDERS = True
 
 # Request size. A body over MAX_REQUEST_BYTES is refused (413) before it is read, and a
 # multipart upload is stopped at that size while it streams in (ticketflower/core/uploads.py).
@@ -308,11 +318,56 @@ CSRF_TRUSTED_ORIGINS: list[str] = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 # script: unfold's Alpine.js runs as Alpine's CSP build (templates/unfold/layouts/skeleton.html).
 # Frames: pages may not be framed at all; they may frame only this site and, once set, the
 # layout sandbox's origin.
-LAYOUT_SANDBOX_ORIGIN = env.str("LAYOUT_SANDBOX_ORIGIN", default="").rstrip("/")
+# The layout sandbox (docs/layouts.md): stored React layouts run only in frames from this
+# origin. In production a separate registrable domain (cookies are not separated by port);
+# `make run` serves it on a second port of another host name. Unset: pages show the plain
+# server-rendered forms instead of layouts.
+LAYOUT_SANDBOX_ORIGIN = env.str(
+    "LAYOUT_SANDBOX_ORIGIN", default="http://localhost:8001" if DEBUG else ""
+).rstrip("/")
 if LAYOUT_SANDBOX_ORIGIN and not re.fullmatch(r"https?://[A-Za-z0-9.-]+(:[0-9]+)?", LAYOUT_SANDBOX_ORIGIN):
     raise ImproperlyConfigured(
         "LAYOUT_SANDBOX_ORIGIN is an origin: scheme, host and port, e.g. https://layouts.example.com"
     )
+if LAYOUT_SANDBOX_ORIGIN:
+    _sandbox_host = urlsplit(LAYOUT_SANDBOX_ORIGIN).hostname or ""
+    if ALLOWED_HOSTS and _sandbox_host not in ALLOWED_HOSTS and "*" not in ALLOWED_HOSTS:
+        ALLOWED_HOSTS.append(_sandbox_host)
+# The pages that may frame the sandbox (its frame-ancestors): this site's own origin.
+LAYOUT_APP_ORIGINS: list[str] = env.list(
+    "LAYOUT_APP_ORIGINS", default=["{0.scheme}://{0.netloc}".format(urlsplit(PUBLIC_BASE_URL))]
+)
+# esbuild's binary; by default the one `npm ci` puts under ticketflower/layouts/runtime.
+LAYOUT_ESBUILD = env.str("LAYOUT_ESBUILD", default="")
+LAYOUT_MAX_SOURCE_BYTES = env.int("LAYOUT_MAX_SOURCE_BYTES", default=100_000)
+LAYOUT_MAX_COMPILED_BYTES = env.int("LAYOUT_MAX_COMPILED_BYTES", default=300_000)
+# Uploaded files (ticketflower/files): one file stays under MAX_REQUEST_BYTES, which also
+# counts the form around it; files no ticket refers to are removed after FILE_ORPHAN_HOURS.
+FILE_UPLOAD_MAX_BYTES = env.int("FILE_UPLOAD_MAX_BYTES", default=8 * 1024 * 1024)
+FILE_ORPHAN_HOURS = env.int("FILE_ORPHAN_HOURS", default=24)
+# Where files are kept: the file system under DATA_DIR, or an S3-compatible bucket when
+# FILES_S3_BUCKET is set (django-storages; credentials from AWS_ACCESS_KEY_ID and
+# AWS_SECRET_ACCESS_KEY or the machine's role).
+_files_bucket = env.str("FILES_S3_BUCKET", default="")
+STORAGES = {
+    "default": {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": _files_bucket,
+            "endpoint_url": env.str("FILES_S3_ENDPOINT_URL", default="") or None,
+            "region_name": env.str("FILES_S3_REGION", default="") or None,
+            "default_acl": "private",
+            "querystring_auth": True,
+            "file_overwrite": False,
+        },
+    }
+    if _files_bucket
+    else {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": str(DATA_DIR / "files"), "base_url": None},
+    },
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
 SECURE_CSP: dict[str, list[str]] = {
     "default-src": [CSP.SELF],
     "script-src": [CSP.SELF],

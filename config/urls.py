@@ -16,6 +16,7 @@ urlpatterns = [
     # Stand-ins for the sample workflows' outside systems: 404 unless DEBUG is on.
     path("demo/", include("ticketflower.core.demo_endpoints")),
     path("api/", include("ticketflower.api.urls")),
+    path("files/", include("ticketflower.files.urls")),
     # Django's own admin: platform operators (superusers of no company) only.
     path("admin/", admin.site.urls),
 ]

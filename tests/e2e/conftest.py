@@ -6,6 +6,8 @@ from collections.abc import Callable, Generator, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from django.db import connections
@@ -118,3 +120,19 @@ def problems(page: Page) -> Iterator[Problems]:
     page.route("**/favicon.ico", lambda route: route.fulfill(status=204))
     yield found
     assert found.messages == [], "\n".join(found.messages)
+
+
+@pytest.fixture
+def layout_sandbox(live_server: LiveServer, settings: Any) -> str:
+    """Stored layouts on: the sandbox is the live server under another host name (another site).
+
+    127.0.0.1 and localhost (whichever the app is not) are different sites to the browser: separate cookies, and a frame
+    of the other runs in its own process, as a separate registrable domain does in production.
+    """
+    app = urlsplit(live_server.url)
+    other = "127.0.0.1" if app.hostname == "localhost" else "localhost"
+    origin = f"{app.scheme}://{other}:{app.port}"
+    settings.LAYOUT_SANDBOX_ORIGIN = origin
+    settings.LAYOUT_APP_ORIGINS = [live_server.url]
+    settings.SECURE_CSP = {**settings.SECURE_CSP, "frame-src": ["'self'", origin]}
+    return origin

@@ -14,7 +14,7 @@ from django.db.models import Count, OuterRef, QuerySet, Subquery, TextField
 from django.forms.models import BaseInlineFormSet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
-from django.urls import URLPattern, path, reverse
+from django.urls import URLPattern, URLResolver, path, reverse
 from django.utils.text import capfirst, slugify
 from django.utils.translation import gettext_lazy as _
 from reversion.models import Version
@@ -25,6 +25,7 @@ from unfold.widgets import (
 )
 
 from ticketflower.accounts.models import User
+from ticketflower.admin_sites import layout_preview
 from ticketflower.admin_sites.dashboards import design_dashboard
 from ticketflower.admin_sites.fields_editor import WorkflowFieldsField
 from ticketflower.admin_sites.resources import TaskResource, TicketTypeResource, WorkflowResource
@@ -64,6 +65,10 @@ class DesignSite(TenantAdminSite):
 
     def dashboard(self, request: HttpRequest) -> dict[str, Any]:
         return design_dashboard()
+
+    def get_urls(self) -> list[URLResolver | URLPattern]:
+        preview = path("layout-preview/", self.admin_view(layout_preview.preview_view), name="layout_preview")
+        return [preview, *super().get_urls()]
 
 
 design_site = DesignSite(name="design")
@@ -159,6 +164,16 @@ class _DefinitionAdmin(TenantVersionAdmin):
         if operation == "view":
             return True
         return services.may_edit_definition(cast(User, request.user), obj)
+
+    def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any) -> Any:
+        form = super().get_form(request, obj, change, **kwargs)
+        layout_preview.aim_previews(form, obj)  # a class made for this request: ours to change
+        return form
+
+    def formfield_for_dbfield(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        if db_field.name in layout_preview.LAYOUT_FIELDS:
+            return layout_preview.layout_formfield(db_field)
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
 
     def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
         if db_field.name == "workflow":  # new tasks and ticket types go only into editable workflows

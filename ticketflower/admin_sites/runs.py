@@ -20,8 +20,10 @@ from unfold.widgets import (
     UnfoldAdminRadioSelectWidget,
 )
 
+from ticketflower.accounts.models import User
+from ticketflower.layouts.embed import LayoutFrame, form_errors, release_frame, task_layout_path
 from ticketflower.runtime import engine
-from ticketflower.runtime.forms import DataForm, task_form
+from ticketflower.runtime.forms import DataForm, form_values, task_form
 from ticketflower.runtime.models import EventKind, TaskInstance, TicketEvent, WorkflowInstance
 
 # Schemes a designer's reference may link to; anything else (javascript:, data:) is shown as text.
@@ -80,7 +82,7 @@ def links(ext_ref: Any) -> list[dict[str, str]]:
     return found
 
 
-def task_page(task: TaskInstance) -> dict[str, Any]:
+def task_page(task: TaskInstance, viewer: User) -> dict[str, Any]:
     """The instructions, input and ticket of `task`, for the worker's pages."""
     run = task.workflow_instance
     spec = spec_of(task)
@@ -100,10 +102,62 @@ def task_page(task: TaskInstance) -> dict[str, Any]:
             (_("Status"), run.get_status_display()),
         ],
         "run": run,
+        "input_layout": release_frame(
+            run.release,
+            task_layout_path(run.release.frozen_bundle(), task.task_key, "display_layout"),
+            viewer=viewer,
+            key="task-display",
+            values=task.input_data,
+            context=task_context(task),
+            fallback="task-input-rows",
+        ),
     }
 
 
-def output_form(task: TaskInstance, data: Any = None, *, draft: bool = False) -> DataForm:
+def task_context(task: TaskInstance) -> dict[str, Any]:
+    """What a task's layouts may read about it (read-only in the frame)."""
+    ticket = task.workflow_instance.ticket
+    return {
+        "task": {"key": task.task_key, "title": task.title, "status": task.status},
+        "ticket": {"id": ticket.pk, "title": str(ticket), "submitted_at": ticket.created_at.isoformat()},
+    }
+
+
+def task_layouts(task: TaskInstance, viewer: User) -> dict[str, LayoutFrame | None]:
+    """A task's input (its display layout) and answer (its edit layout, read-only), for admins."""
+    run = task.workflow_instance
+    bundle = run.release.frozen_bundle()
+
+    def shown(name: str, key: str, values: dict[str, Any]) -> LayoutFrame | None:
+        path = task_layout_path(bundle, task.task_key, name)
+        context = task_context(task)
+        return release_frame(
+            run.release, path, viewer=viewer, key=key, values=values, context=context, mode="display"
+        )
+
+    return {
+        "input_layout": shown("display_layout", "task-display", task.input_data),
+        "output_layout": shown("edit_layout", "task-output", task.output_data),
+    }
+
+
+def output_layout(task: TaskInstance, form: DataForm, viewer: User) -> LayoutFrame | None:
+    """The task's edit layout over its output form (the form stays as the fallback)."""
+    run = task.workflow_instance
+    return release_frame(
+        run.release,
+        task_layout_path(run.release.frozen_bundle(), task.task_key, "edit_layout"),
+        viewer=viewer,
+        key="task-edit",
+        values=form_values(form),
+        errors=form_errors(form.errors) if form.is_bound else {},
+        context=task_context(task),
+        values_input="layout-values",
+        fallback="task-form-fields",
+    )
+
+
+def output_form(task: TaskInstance, data: Any = None, *, draft: bool = False, files: Any = None) -> DataForm:
     """The form of a task's output, in unfold's look, filled with what was saved.
 
     A draft may leave required fields empty: completing checks them (and the schema) all.
@@ -112,6 +166,7 @@ def output_form(task: TaskInstance, data: Any = None, *, draft: bool = False) ->
         spec_of(task),
         workflow_fields(task.workflow_instance),
         data=data,
+        files=files,
         initial_data=task.output_data,
     )
     if draft:

@@ -12,6 +12,7 @@ from typing import Any, cast
 
 from django import forms
 from django.contrib import admin, messages
+from django.core.files.uploadedfile import UploadedFile
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
@@ -25,7 +26,9 @@ from ticketflower.accounts.models import User
 from ticketflower.admin_sites.dashboards import tickets_dashboard
 from ticketflower.admin_sites.design import confirm_page
 from ticketflower.admin_sites.resources import TaskExportResource, TicketExportResource
-from ticketflower.admin_sites.runs import history_rows, labelled, output_form, workflow_fields
+from ticketflower.admin_sites.runs import history_rows, labelled, output_form, task_layouts, workflow_fields
+from ticketflower.files.services import file_upload
+from ticketflower.layouts.embed import release_frame
 from ticketflower.runtime import services as runtime_services
 from ticketflower.runtime.models import (
     ACTIVE_TASK_STATUSES,
@@ -130,6 +133,30 @@ class TicketTypeFilter(admin.AllValuesFieldListFilter):
     title = _("ticket type")
 
 
+def admin_ticket_context(ticket: TicketInstance, run: Any, tasks: list[TaskInstance]) -> dict[str, Any]:
+    """What the workflow's display layout may read about a ticket on the ticket-admin site."""
+    return {
+        "ticket": {
+            "id": ticket.pk,
+            "title": str(ticket),
+            "status": run.status,
+            "status_label": run.get_status_display(),
+            "submitted_at": ticket.created_at.isoformat(),
+        },
+        "tasks": [
+            {
+                "key": task.task_key,
+                "title": task.title,
+                "status": task.status,
+                "status_label": task.get_status_display(),
+                "who": task_who(task),
+                "when": (task.completed_at or task.created_at).isoformat(),
+            }
+            for task in tasks
+        ],
+    }
+
+
 class _TicketAdmin(TenantExportMixin, TenantModelAdmin):
     resource_classes = [TicketExportResource]
     allowed = READ_ONLY
@@ -200,6 +227,15 @@ class _TicketAdmin(TenantExportMixin, TenantModelAdmin):
             tasks = list(ticket_tasks(ticket))
             context.update(
                 run=run,
+                data_layout=release_frame(
+                    run.release,
+                    "workflow.display_layout",
+                    viewer=cast(User, request.user),
+                    key="workflow-display",
+                    values=run.data,
+                    context=admin_ticket_context(ticket, run, tasks),
+                    fallback="ticket-data-rows",
+                ),
                 data_rows=labelled(run.data, workflow_fields(run)),
                 task_rows=[self._task_row(task, run.status) for task in tasks],
                 history=history_rows(ticket_history(ticket)),
@@ -401,6 +437,17 @@ class _TaskAdmin(TenantExportMixin, TenantModelAdmin):
     show_full_result_count = False
     archived = False
     actions = ["reassign"]
+    change_form_outer_after_template = "admin_sites/task_after.html"
+
+    def change_view(
+        self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: Any = None
+    ) -> HttpResponse:
+        """The task's fields, and its input and answer shown by the workflow's layouts."""
+        task = self.get_object(request, object_id)
+        context = dict(extra_context or {})
+        if task is not None:
+            context.update(task_layouts(task, cast(User, request.user)))
+        return super().change_view(request, object_id, form_url, context)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
         queryset = super().get_queryset(request)
@@ -481,8 +528,13 @@ class ActiveTaskAdmin(_TaskAdmin):
         """Finish a task in error by hand: the admin gives the output it should have given."""
         task = self._task_or_404(request, object_id)
         ticket = task.workflow_instance.ticket
-        form = output_form(task, request.POST if request.method == "POST" else None)
-        if request.method == "POST" and form.is_valid():
+        posted = request.method == "POST"
+        form = output_form(task, request.POST if posted else None, files=request.FILES if posted else None)
+
+        def store(uploaded: UploadedFile[Any]) -> int:
+            return file_upload(user=cast(User, request.user), uploaded=uploaded).pk
+
+        if posted and form.is_valid() and form.store_uploads(store):
             try:
                 runtime_services.task_skip(actor=cast(User, request.user), task=task, output=form.json_data())
             except runtime_services.DataInvalid as exc:

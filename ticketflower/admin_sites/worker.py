@@ -21,9 +21,10 @@ from unfold.decorators import display
 from ticketflower.accounts.models import User
 from ticketflower.admin_sites.dashboards import worker_dashboard
 from ticketflower.admin_sites.design import confirm_page
-from ticketflower.admin_sites.runs import output_form, task_page
+from ticketflower.admin_sites.runs import output_form, output_layout, task_page
+from ticketflower.files.services import file_upload
 from ticketflower.runtime import services
-from ticketflower.runtime.forms import DataForm
+from ticketflower.runtime.forms import LAYOUT_VALUES, DataForm, LayoutValuesInvalid, layout_form_data
 from ticketflower.runtime.models import MyTask, PoolTask, TaskInstance, TaskStatus
 from ticketflower.runtime.selectors import claimable_tasks, my_tasks, pool_tasks
 from ticketflower.tenancy.admin import TenantAdminSite, TenantModelAdmin
@@ -88,7 +89,7 @@ class _TaskListAdmin(TenantModelAdmin):
             "admin_sites/task_work.html",
             {
                 **self.admin_site.each_context(request),
-                **task_page(task),
+                **task_page(task, cast(User, request.user)),
                 "opts": self.model._meta,
                 "original": task,
                 "title": task.title,
@@ -132,6 +133,8 @@ class MyTaskAdmin(_TaskListAdmin):
             request,
             task,
             form=form,
+            output_layout=output_layout(task, form, cast(User, request.user)),
+            layout_values=LAYOUT_VALUES,
             may_start=task.status == TaskStatus.OPEN,
             release_url=reverse("worker:runtime_mytask_release", args=[task.pk]),
         )
@@ -149,8 +152,14 @@ class MyTaskAdmin(_TaskListAdmin):
             return HttpResponseRedirect(here)
         if what not in ("save", "complete"):
             return HttpResponseRedirect(here)
-        form = output_form(task, request.POST, draft=what == "save")
-        if not form.is_valid():
+        try:
+            data = layout_form_data(request.POST)
+        except LayoutValuesInvalid as exc:
+            form = output_form(task, request.POST, draft=what == "save")
+            form.add_error(None, str(exc))
+            return self.work_page(request, task, form)
+        form = output_form(task, data, draft=what == "save", files=request.FILES)
+        if not form.is_valid() or not form.store_uploads(lambda f: file_upload(user=worker, uploaded=f).pk):
             return self.work_page(request, task, form)
         try:
             if what == "save":

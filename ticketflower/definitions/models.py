@@ -371,6 +371,9 @@ class WorkflowRelease(Frozen):
     number = models.PositiveIntegerField(_("release"))
     bundle = models.JSONField(_("bundle"), editable=False)
     sha256 = models.CharField(_("SHA-256 of the bundle"), max_length=64, editable=False)
+    # Each layout of the bundle (path → compiled module's SHA-256), defaults included: what
+    # the release runs, whatever the compiler or the defaults become (layouts.services).
+    layouts = models.JSONField(_("compiled layouts"), default=dict, editable=False)
     draft_version = models.PositiveIntegerField(
         _("from draft version"), help_text=_("The draft version this release was published from.")
     )

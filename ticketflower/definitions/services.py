@@ -42,6 +42,8 @@ from ticketflower.definitions.models import (
 )
 from ticketflower.definitions.selectors import DraftState, current_release, draft_state
 from ticketflower.definitions.validation import Problem, validate_bundle
+from ticketflower.layouts.compiler import CompilerMissing, LayoutInvalid
+from ticketflower.layouts.services import release_layouts
 from ticketflower.tenancy.context import acting_as
 from ticketflower.tenancy.models import CompanyRole, SystemRole
 from ticketflower.tenancy.versions import company_revision
@@ -361,7 +363,14 @@ def workflow_publish(*, actor: User, workflow: WorkflowDefinition, note: str = "
                 release=live,
                 message=_("Nothing to publish: release #%(n)d is the draft.") % {"n": live.number},
             )
-        release = _release_create(actor, locked, bundle, draft_version=locked.version, note=note)
+        try:
+            layouts = release_layouts(bundle)
+        except (LayoutInvalid, CompilerMissing) as exc:
+            problem = Problem("workflow", f"The layouts could not be compiled: {exc}")
+            return PublishResult(problems=[problem], message=_("Not published."), bundle=bundle)
+        release = _release_create(
+            actor, locked, bundle, draft_version=locked.version, note=note, layouts=layouts
+        )
         return PublishResult(release=release, message=_published_message(release))
 
 
@@ -382,6 +391,7 @@ def release_rollback(*, actor: User, release: WorkflowRelease, note: str = "") -
             note=note or _("Rolled back to release #%(n)d.") % {"n": release.number},
             rolled_back_to=release,
             draft_revision=release.draft_revision,
+            layouts=release.layouts or release_layouts(release.bundle),
         )
         return PublishResult(release=new, message=_published_message(new))
 
@@ -401,6 +411,7 @@ def workflow_withdraw(*, actor: User, workflow: WorkflowDefinition, note: str = 
             note=note,
             withdrawn=True,
             draft_revision=live.draft_revision,
+            layouts=live.layouts,
         )
         message = _("Withdrawn as release #%(n)d: its ticket types are no longer offered.") % {
             "n": new.number
@@ -427,6 +438,7 @@ def _release_create(
     rolled_back_to: WorkflowRelease | None = None,
     withdrawn: bool = False,
     draft_revision: Revision | None = None,
+    layouts: dict[str, str],
 ) -> WorkflowRelease:
     # Every task of a release names its assignment and worker role, even when an earlier
     # release's bundle (rolled back to) was written before tasks had them.
@@ -441,6 +453,7 @@ def _release_create(
         number=number,
         bundle=bundle,
         sha256=bundle_sha256(bundle),
+        layouts=layouts,
         draft_version=draft_version,
         rolled_back_to=rolled_back_to,
         withdrawn=withdrawn,

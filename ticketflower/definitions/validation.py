@@ -35,6 +35,8 @@ from ticketflower.definitions.expressions import (
     transform_render,
 )
 from ticketflower.definitions.fields import KEY_PATTERN, NAME_PATTERN, FieldType, sample_value, value_schema
+from ticketflower.layouts.compiler import CompilerMissing, LayoutInvalid, compile_layout
+from ticketflower.layouts.slots import bundle_slots
 
 TASK_TYPES = {"FORM", "SYNC_ACTION", "ASYNC_ACTION"}
 ACTION_TYPES = {"SYNC_ACTION", "ASYNC_ACTION"}
@@ -79,7 +81,23 @@ def _validate(bundle: Any) -> list[Problem]:
                 Problem(f"{path}.title", f"Two ticket types are called {ticket_type['title']!r}.")
             )
         titles.add(title)
+    problems += layout_problems(bundle)
     return sorted(problems)
+
+
+def layout_problems(bundle: dict[str, Any]) -> list[Problem]:
+    """Every written layout must compile, import only react and the kit, and export a component."""
+    problems = []
+    for slot in bundle_slots(bundle):
+        if not slot.source.strip():
+            continue  # the generated default
+        try:
+            compile_layout(slot.source)
+        except LayoutInvalid as exc:
+            problems += [Problem(slot.path, str(problem)) for problem in exc.problems]
+        except CompilerMissing as exc:
+            problems.append(Problem(slot.path, str(exc)))
+    return problems
 
 
 def bundle_warnings(bundle: Any) -> list[Problem]:

@@ -12,6 +12,7 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied
+from django.core.files.uploadedfile import UploadedFile
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect
 from django.utils.translation import gettext_lazy as _
@@ -21,9 +22,18 @@ from ticketflower.accounts.models import User
 from ticketflower.core.pages import UnfoldPageMixin
 from ticketflower.core.ratelimit import rate_limit_hit
 from ticketflower.definitions.models import ReleaseTicketType
+from ticketflower.files.services import file_upload
+from ticketflower.layouts.embed import LayoutFrame, form_errors, release_frame, ticket_type_layout_path
 from ticketflower.portal import selectors
 from ticketflower.portal.forms import TAB_CHOICES, TicketFilterForm, sort_value, styled
-from ticketflower.runtime.forms import DataForm, ticket_form
+from ticketflower.runtime.forms import (
+    LAYOUT_VALUES,
+    DataForm,
+    LayoutValuesInvalid,
+    form_values,
+    layout_form_data,
+    ticket_form,
+)
 from ticketflower.runtime.services import DataInvalid, ticket_submit
 from ticketflower.tenancy.models import SystemRole
 
@@ -111,7 +121,13 @@ class SubmitFormView(SubmitterPageMixin, UnfoldPageMixin, TemplateView):
 
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         ticket_type = self.ticket_type()
-        form = self.form(ticket_type, data=request.POST)
+        try:
+            data = layout_form_data(request.POST)
+        except LayoutValuesInvalid as exc:
+            form = self.form(ticket_type, data=request.POST)
+            form.add_error(None, str(exc))
+            return self.page(ticket_type, form)
+        form = self.form(ticket_type, data=data, files=request.FILES)
         # Every attempt counts (a refused one costs schema checks too); counted outside any
         # transaction, so a failed submission does not take its count back.
         wait = rate_limit_hit(
@@ -119,7 +135,7 @@ class SubmitFormView(SubmitterPageMixin, UnfoldPageMixin, TemplateView):
         )
         if wait is not None:
             return self.page(ticket_type, form, wait_minutes=max(1, math.ceil(wait / 60)), status=429)
-        if not form.is_valid():
+        if not form.is_valid() or not form.store_uploads(self.store_upload):
             return self.page(ticket_type, form)
         try:
             ticket = ticket_submit(ticket_type=ticket_type, submitted_by=self.user, data=form.json_data())
@@ -129,6 +145,9 @@ class SubmitFormView(SubmitterPageMixin, UnfoldPageMixin, TemplateView):
         except PermissionDenied as exc:  # withdrawn or taken away since the form was opened
             raise Http404("No such ticket type.") from exc
         return redirect("portal:submitted", pk=ticket.pk)
+
+    def store_upload(self, uploaded: UploadedFile[Any]) -> int:
+        return file_upload(user=self.user, uploaded=uploaded).pk
 
     def page(
         self,
@@ -142,6 +161,18 @@ class SubmitFormView(SubmitterPageMixin, UnfoldPageMixin, TemplateView):
             ticket_type=ticket_type,
             workflow=ticket_type.release.workflow,
             form=form,
+            layout=release_frame(
+                ticket_type.release,
+                ticket_type_layout_path(ticket_type.position, "edit_layout"),
+                viewer=self.user,
+                key="ticket-edit",
+                values=form_values(form),
+                errors=form_errors(form.errors) if form.is_bound else {},
+                context={"ticket_type": {"title": ticket_type.title}},
+                values_input="layout-values",
+                fallback="ticket-form-fields",
+            ),
+            layout_values=LAYOUT_VALUES,
             title=ticket_type.title,
             links=safe_links(ticket_type.spec.get("ext_ref")),
             wait_minutes=wait_minutes,
@@ -235,8 +266,60 @@ class TicketView(LoginRequiredMixin, UnfoldPageMixin, TemplateView):
         view = selectors.ticket_view(user, ticket)
         return super().get_context_data(
             view=view,
+            layouts=ticket_frames(view, user),
             ticket=ticket,
             title=f"{ticket.ticket_type.title} #{ticket.pk}",
             mine=ticket.created_by_id == user.pk,
             **kwargs,
         )
+
+
+def ticket_frames(view: selectors.TicketView, viewer: User) -> dict[str, LayoutFrame | None]:
+    """The ticket's display layouts: what was asked, and the workflow's view of the run.
+
+    Both show the submitted answers; the run's own data (tasks' outputs) only to ticket
+    admins, as the rest of the page does.
+    """
+    ticket = view.ticket
+    release = ticket.ticket_type.release
+    run = ticket.workflow_instance
+    context = {
+        "ticket": {
+            "id": ticket.pk,
+            "title": ticket.ticket_type.title,
+            "status": view.status,
+            "status_label": view.status_label,
+            "current_step": view.current_step,
+            "submitted_at": ticket.created_at.isoformat(),
+        },
+        "tasks": [
+            {
+                "title": t.title,
+                "status_label": t.status,
+                "who": t.who,
+                "when": t.when.isoformat() if t.when else "",
+            }
+            for t in view.tasks
+        ],
+    }
+    run_values = run.data if view.internal and run is not None else ticket.data
+    return {
+        "ticket": release_frame(
+            release,
+            ticket_type_layout_path(ticket.ticket_type.position, "display_layout"),
+            viewer=viewer,
+            key="ticket-display",
+            values=ticket.data,
+            context=context,
+            fallback="ticket-answers",
+        ),
+        "workflow": release_frame(
+            release,
+            "workflow.display_layout",
+            viewer=viewer,
+            key="workflow-display",
+            values=run_values,
+            context=context,
+            fallback="ticket-tasks",
+        ),
+    }

@@ -1,20 +1,97 @@
 """Django forms generated from workflow field specs: the submit form and a task's output form.
 
-They give people proper widgets and field errors; the stored React layouts replace them in a
-later step. The forms only shape values into JSON — the services validate what enters a run
-(the same JSON Schemas the API uses), and their field errors are put back on these forms.
+They give people proper widgets and field errors, and they are the fallback wherever a stored
+React layout cannot be shown. A layout's answers arrive as JSON (`LAYOUT_VALUES`) and pass
+through the same form (`layout_form_data`), so nothing a layout sends is trusted more than a
+typed answer. The forms only shape values into JSON — the services validate what enters a
+run (the same JSON Schemas the API uses), and their field errors are put back on these forms.
 """
 
 import datetime
-from collections.abc import Iterable, Mapping
+import json
+import math
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from django import forms
+from django.core.files.uploadedfile import UploadedFile
+from django.http import QueryDict
 from django.utils.translation import gettext_lazy as _
 
 from ticketflower.definitions.fields import FieldType
 
 YES_NO = [("true", _("Yes")), ("false", _("No"))]
+# The hidden input a layout's host writes its values into (JSON); absent: the typed form.
+LAYOUT_VALUES = "layout_values"
+MAX_LAYOUT_VALUES_BYTES = 1024 * 1024
+
+
+class LayoutValuesInvalid(ValueError):
+    pass
+
+
+def layout_form_data(posted: QueryDict) -> QueryDict:
+    """The form data a layout's JSON answers stand for, or `posted` when no layout answered.
+
+    Values become the strings a browser would have sent; the form then checks them exactly as
+    it checks typed answers (types, choices, required), so a layout is never trusted.
+    """
+    text = posted.get(LAYOUT_VALUES) or ""
+    if not text:
+        return posted
+    if len(text) > MAX_LAYOUT_VALUES_BYTES:
+        raise LayoutValuesInvalid(_("The answers are too large."))
+    try:
+        values = json.loads(text)
+    except ValueError as exc:
+        raise LayoutValuesInvalid(_("The answers could not be read.")) from exc
+    if not isinstance(values, dict):
+        raise LayoutValuesInvalid(_("The answers could not be read."))
+    data = QueryDict(mutable=True)
+    for name, value in values.items():
+        if isinstance(value, list):
+            data.setlist(str(name), [_form_text(item) for item in value])
+        elif value is not None:
+            data[str(name)] = _form_text(value)
+    return data
+
+
+def form_values(form: "DataForm") -> dict[str, Any]:
+    """What a layout shows a bound form holding: its answers as JSON values, kept as typed."""
+    if not form.is_bound:
+        return dict(form.initial_values)
+    values: dict[str, Any] = {}
+    for name, spec in form.specs.items():
+        if name in form.data:
+            raw = form.data.getlist(name) if hasattr(form.data, "getlist") else form.data[name]
+            values[name] = _json_answer(spec, raw)
+    return values
+
+
+def _json_answer(spec: Mapping[str, Any], raw: Any) -> Any:
+    kind = FieldType(spec["type"])
+    if kind is FieldType.MULTI_CHOICE:
+        return [str(item) for item in raw] if isinstance(raw, list) else [str(raw)]
+    text = raw[-1] if isinstance(raw, list) and raw else raw
+    if kind is FieldType.BOOLEAN and text in ("true", "false"):
+        return text == "true"
+    if kind in (FieldType.NUMBER, FieldType.INTEGER, FieldType.FILE):
+        try:
+            number = float(text)
+        except (TypeError, ValueError):
+            return text
+        if not math.isfinite(number):
+            return text
+        return int(number) if kind is not FieldType.NUMBER or number.is_integer() else number
+    return text
+
+
+def _form_text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dict | list):
+        return json.dumps(value)  # no field takes these: the form refuses them
+    return str(value)
 
 
 class DateInput(forms.DateInput):
@@ -60,7 +137,38 @@ def _form_field(spec: Mapping[str, Any], *, required: bool) -> forms.Field:
         case FieldType.MULTI_CHOICE:
             return forms.MultipleChoiceField(choices=options, widget=forms.CheckboxSelectMultiple, **common)
         case FieldType.FILE:
-            return forms.IntegerField(min_value=1, **common)
+            return UploadField(**common)
+
+
+class UploadInput(forms.ClearableFileInput):
+    """A file input that also takes an upload's id sent as text (what a layout sends)."""
+
+    def value_from_datadict(self, data: Any, files: Any, name: str) -> Any:
+        uploaded = super().value_from_datadict(data, files, name)
+        return uploaded if uploaded not in (None, False) else data.get(name) or uploaded
+
+    def is_initial(self, value: Any) -> bool:
+        return False  # an id, not a stored file with a URL to show
+
+
+class UploadField(forms.FileField):
+    """A file: a new upload (stored by `DataForm.store_uploads`) or the id of one made before."""
+
+    widget = UploadInput
+
+    def to_python(self, data: Any) -> Any:
+        if isinstance(data, str | int) and not isinstance(data, bool):
+            text = str(data).strip()
+            if not text.isdigit() or int(text) < 1:
+                raise forms.ValidationError(_("Choose a file."), code="invalid")
+            return int(text)
+        return super().to_python(data)
+
+    def bound_data(self, data: Any, initial: Any) -> Any:
+        return initial if data in (None, "", False) else data
+
+    def has_changed(self, initial: Any, data: Any) -> bool:
+        return data not in (None, "", False) and data != initial
 
 
 def _json_value(value: Any) -> Any:
@@ -94,6 +202,7 @@ class DataForm(forms.Form):
         super().__init__(**kwargs)
         needed = set(required)
         self.specs = {spec["name"]: spec for spec in specs}
+        self.initial_values = {k: v for k, v in (initial_data or {}).items() if k in self.specs}
         for name, spec in self.specs.items():
             self.fields[name] = _form_field(spec, required=name in needed)
             if initial_data and name in initial_data:
@@ -102,10 +211,20 @@ class DataForm(forms.Form):
     def json_data(self) -> dict[str, Any]:
         answers: dict[str, Any] = {}
         for name, value in self.cleaned_data.items():
-            if value in (None, "", []):
-                continue
+            if value in (None, "", []) or (value is False and isinstance(self.fields[name], UploadField)):
+                continue  # left empty (False: a file input's "Clear")
             answers[name] = _json_value(value)
         return answers
+
+    def store_uploads(self, store: Callable[[UploadedFile[Any]], int]) -> bool:
+        """Replace each new upload by the id `store` gives it; False (with field errors) if refused."""
+        for name, value in list(self.cleaned_data.items()):
+            if isinstance(value, UploadedFile):
+                try:
+                    self.cleaned_data[name] = store(value)
+                except ValueError as exc:  # the files service's FileRefused
+                    self.add_error(name, str(exc))
+        return not self.errors
 
     def add_field_errors(self, errors: Mapping[str, list[str]]) -> None:
         """Put a service's field errors ("" = the whole form) on the form."""

@@ -30,6 +30,7 @@ from ticketflower.definitions import expressions
 from ticketflower.definitions.fields import ticket_type_presets, ticket_type_schema
 from ticketflower.definitions.models import ReleaseTicketType, WorkflowRelease
 from ticketflower.definitions.selectors import submittable_ticket_types
+from ticketflower.files.services import file_errors, file_ids, files_attach
 from ticketflower.runtime import engine, jobs, selectors
 from ticketflower.runtime.models import (
     ACTIVE_TASK_STATUSES,
@@ -276,6 +277,10 @@ def ticket_submit(*, ticket_type: ReleaseTicketType, submitted_by: User, data: A
         errors = submission_errors(ticket_type, data)
         if errors:
             raise DataInvalid(errors)
+        files = file_ids(ticket_type.release.frozen_bundle()["workflow"]["fields"], data)
+        errors = file_errors(actor=submitted_by, ticket=None, ids=files)
+        if errors:
+            raise DataInvalid(errors)
         data = {**data, **ticket_type_presets(ticket_type.spec)}
         release = ticket_type.release
         try:
@@ -296,6 +301,7 @@ def ticket_submit(*, ticket_type: ReleaseTicketType, submitted_by: User, data: A
                 ticket_type=ticket_type, workflow_instance=run, data=data, created_by=submitted_by
             )
             run.ticket = ticket
+            files_attach(ticket=ticket, ids=files)
             _event(ticket, EventKind.SUBMITTED, submitted_by)
             _start(run, first)
         return ticket
@@ -411,6 +417,8 @@ def _complete(
         data = engine.merged(spec, run.data, output)
     except engine.OutputInvalid as exc:
         raise DataInvalid(exc.errors) from exc
+    if isinstance(actor, User):  # what an action's endpoint answers names no upload of ours
+        _attach_output_files(run, actor, output)
     _set_status(
         task, TaskStatus.COMPLETED, allowed, output_data=output, completed_at=timezone.now(), error=""
     )
@@ -422,6 +430,15 @@ def _complete(
         _save_run(run, data=data)
         return None  # on hold: the way on is taken when the ticket is resumed
     return _advance(run, task, data=data)
+
+
+def _attach_output_files(run: WorkflowInstance, person: User, output: Mapping[str, Any]) -> None:
+    """A person's files in a task's output: their own uploads or the ticket's, attached to it."""
+    files = file_ids(_bundle(run)["workflow"].get("fields") or [], output)
+    errors = file_errors(actor=person, ticket=run.ticket, ids=files)
+    if errors:
+        raise DataInvalid(errors)
+    files_attach(ticket=run.ticket, ids=files)
 
 
 # --- assignment ---------------------------------------------------------------------------------
@@ -585,6 +602,7 @@ def task_save(*, worker: User, task: TaskInstance, output: Any) -> TaskInstance:
         unknown = engine.unknown_output_fields(spec, output)
         if unknown:
             raise DataInvalid(unknown)
+        _attach_output_files(run, worker, output)
         started = {"started_at": task.started_at or timezone.now()}
         _set_status(
             task,

@@ -6,6 +6,7 @@ import sys
 import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.management import call_command
@@ -64,6 +65,13 @@ class Command(BaseCommand):
             subprocess.Popen([sys.executable, manage_py, "procrastinate", "worker"]),  # noqa: S603
         ]
         self.stdout.write("Job worker started (manage.py procrastinate worker).")
+        sandbox = sandbox_addrport(addrport)
+        if sandbox:
+            # The same project answers the sandbox's host name with the sandbox's URLs only.
+            children.append(
+                subprocess.Popen([sys.executable, manage_py, "runserver", "--noreload", sandbox])  # noqa: S603
+            )
+            self.stdout.write(f"Layout sandbox: {settings.LAYOUT_SANDBOX_ORIGIN}/ (serves layouts only).")
         try:
             while all(child.poll() is None for child in children):
                 time.sleep(0.5)
@@ -78,6 +86,16 @@ class Command(BaseCommand):
                     child.wait(timeout=10)
                 except subprocess.TimeoutExpired:
                     child.kill()
+
+
+def sandbox_addrport(app_addrport: str) -> str:
+    """Where to serve a local LAYOUT_SANDBOX_ORIGIN, or "" when it is elsewhere (or unset)."""
+    origin = urlsplit(settings.LAYOUT_SANDBOX_ORIGIN)
+    if origin.hostname not in {"localhost", "127.0.0.1"} or not origin.port:
+        return ""
+    if app_addrport.rpartition(":")[2] == str(origin.port):
+        return ""  # the app's own server answers it too
+    return f"127.0.0.1:{origin.port}"
 
 
 def _interrupt(signum: int, frame: object) -> None:

@@ -171,7 +171,7 @@ class Loopback:
 SUBMITTED = {"item": "Desk", "count": 2}
 
 
-def gunicorn(port: int) -> subprocess.Popen[bytes]:
+def gunicorn(port: int, **env: str) -> subprocess.Popen[bytes]:
     """The app under gunicorn (4 sync workers, as in production), answering once it is up."""
     web = subprocess.Popen(  # noqa: S603
         [
@@ -187,7 +187,7 @@ def gunicorn(port: int) -> subprocess.Popen[bytes]:
             "warning",
         ],
         cwd=BASE_DIR,
-        env={**os.environ, "JOB_CONCURRENCY": "1"},
+        env={**os.environ, "JOB_CONCURRENCY": "1", **env},
         stderr=subprocess.DEVNULL,  # the floor's 404s would be logged, one line each
     )
     deadline = time.monotonic() + 30

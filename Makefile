@@ -45,7 +45,7 @@ test: $(VENV)/.dev-installed chromium layouts lint typecheck migrations-check co
 
 # npm ci skips esbuild's install script (npm 11); its binary arrives as an optional dependency.
 $(RUNTIME)/node_modules/.installed: $(RUNTIME)/package.json $(RUNTIME)/package-lock.json
-	@node -e 'process.exit(+process.versions.node.split(".")[0] < 20)' 2>/dev/null || { \
+	@node -e 'process.exit(Number(process.versions.node.split(".")[0]) < 20 ? 1 : 0)' 2>/dev/null || { \
 		echo "TicketFlower's layouts need Node.js 20 or newer (node and npm on PATH)." >&2; exit 1; }
 	cd $(RUNTIME) && npm ci --no-audit --no-fund --loglevel=error
 	@touch $@

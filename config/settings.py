@@ -193,6 +193,8 @@ RATE_LIMITS = {
     # Ticket form posts by one person (refused ones too): room for a busy day, not for a loop.
     "ticket_submissions_per_user": _rate("RATE_LIMIT_TICKET_SUBMISSIONS", "60/1h"),
     "file_uploads_per_user": _rate("RATE_LIMIT_FILE_UPLOADS", "120/1h"),
+    # The design site's live preview compiles on (debounced) keystrokes.
+    "layout_previews_per_user": _rate("RATE_LIMIT_LAYOUT_PREVIEWS", "600/10m"),
 }
 
 # Guardian's anonymous user would be created through the company-scoped user manager

@@ -169,7 +169,11 @@ def test_a_layout_cannot_send_anything_anywhere(
 """
     )
     ticket_type = open_with_layout(page, live_server, source)
-    reported(page)
+    # Every attempt ran before the last one, the frame navigating itself; that one is blocked
+    # (the page's frame-src), the frame shows an error page, and the page removes it.
+    host = page.get_by_test_id("layout-ticket-edit")
+    expect(host).to_have_attribute("data-state", "failed")
+    expect(page.get_by_test_id("layout-failed")).to_contain_text("The layout left its page.")
     time.sleep(2)  # time for anything that got out to arrive
 
     assert recorder.hits == []
@@ -237,3 +241,32 @@ def test_a_layout_that_loops_forever_is_torn_down_and_the_page_stays_usable(
     page.get_by_label("Item").fill("Still works")
     page.get_by_role("button", name="Submit ticket").click()
     expect(page.get_by_role("heading", name="Ticket submitted")).to_be_visible()
+
+
+SUBMITS_BY_ITSELF = """import { useEffect } from "react";
+import { useForm } from "@ticketflower/kit";
+export default function Layout() {
+  const { setValues, submit } = useForm();
+  useEffect(() => {
+    setValues({ item: "nobody asked for this" });
+    setTimeout(() => submit(), 300);
+  }, []);
+  return <p>eager</p>;
+}
+"""
+
+
+def test_a_layout_cannot_submit_the_form_by_itself(
+    page: Page, live_server: LiveServer, layout_sandbox: str
+) -> None:
+    ticket_type = open_with_layout(page, live_server, SUBMITS_BY_ITSELF)
+    page.wait_for_timeout(1500)
+    first = in_db_thread(lambda: TicketInstance.unscoped.count())
+    # Arriving by a click on a link, as people do.
+    page.goto(f"{live_server.url}/submit/")
+    page.get_by_role("link", name=ticket_type.title).click()
+    page.wait_for_timeout(1500)
+
+    assert reported(page) == {"item": "nobody asked for this"}  # it ran, and tried
+    assert (first, in_db_thread(lambda: TicketInstance.unscoped.count())) == (0, 0)
+    assert "/submit/" in page.url

@@ -320,3 +320,31 @@ def test_a_file_is_uploaded_through_the_layout_and_shown_with_the_ticket(
     expect(frame_of(page, "ticket-display").locator("[data-field=quote]")).to_contain_text("quote.pdf")
     download = page.request.get(f"{live_server.url}/files/{upload.pk}/")
     assert download.status == 200 and download.body() == pdf
+
+
+def test_a_layouts_own_submit_button_completes_the_workers_task(
+    page: Page, live_server: LiveServer, layout_sandbox: str, problems: Problems
+) -> None:
+    own_button = (
+        'import { Field, Form } from "@ticketflower/kit";\n'
+        'export default () => <Form submitLabel="Done, send it"><Field name="approved" /></Form>;\n'
+    )
+    tenant, ticket_type = published(task_edit=own_button)
+
+    def submitted() -> TaskInstance:
+        ticket = ticket_submit(ticket_type=ticket_type, submitted_by=tenant.member, data={"item": "Desk"})
+        with company_context(tenant.company):
+            task: TaskInstance = TaskInstance.objects.get(workflow_instance=ticket.workflow_instance_id)
+        return task
+
+    task = in_db_thread(submitted)
+    worker = next(user for user in tenant.users if user.pk == task.assigned_to_id)
+    log_in(page, live_server.url, worker.email)
+    page.goto(f"{live_server.url}/worker/runtime/mytask/{task.pk}/change/")
+
+    edit = frame_of(page, "task-edit")
+    edit.locator("[data-field=approved]").get_by_label("No").check()
+    edit.get_by_role("button", name="Done, send it").click()
+    expect(page.get_by_text("“Review” is completed.")).to_be_visible()
+    done = in_db_thread(lambda: TaskInstance.unscoped.get(pk=task.pk))
+    assert (done.status, done.output_data) == ("COMPLETED", {"approved": False})

@@ -21,6 +21,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.views import APIView
 
 from conftest import Tenant
+from ticketflower.files.models import FileUpload
 from ticketflower.runtime import services
 from ticketflower.runtime.models import TaskInstance, TicketInstance
 
@@ -62,6 +63,7 @@ API_FILLERS: dict[str, Callable[[Tenant], list[dict[str, str]]]] = {
     "api:task-complete": _tasks,
     "api:task-release": _tasks,
     "api:callback": callback_tokens,
+    "api:file": lambda t: first_and_last(FileUpload, t, "pk"),
 }
 
 

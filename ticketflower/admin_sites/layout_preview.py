@@ -19,6 +19,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 from unfold.widgets import UnfoldAdminTextareaWidget
 
+from ticketflower.core.ratelimit import rate_limit_hit
 from ticketflower.definitions.bundles import workflow_bundle
 from ticketflower.definitions.models import TaskDefinition, TicketDefinition, WorkflowDefinition
 from ticketflower.layouts.compiler import CompilerMissing, LayoutInvalid, compile_layout
@@ -26,6 +27,7 @@ from ticketflower.layouts.embed import preview_frame, task_layout_path, ticket_t
 
 LAYOUT_FIELDS = ("edit_layout", "display_layout")
 MAX_PREVIEW_BYTES = 200_000
+PREVIEWS_LIMIT = "layout_previews_per_user"
 
 
 class LayoutSourceWidget(UnfoldAdminTextareaWidget):
@@ -86,13 +88,16 @@ def preview_view(request: HttpRequest) -> JsonResponse:
     """{"frame": {...}} to show, or {"problems": [...]}; 4xx for a request that makes no sense."""
     if len(request.body) > MAX_PREVIEW_BYTES:
         return JsonResponse({"detail": "The layout is too large to preview."}, status=413)
+    limit = settings.RATE_LIMITS[PREVIEWS_LIMIT]
+    if rate_limit_hit(scope=PREVIEWS_LIMIT, key=str(request.user.pk), **limit) is not None:
+        return JsonResponse({"detail": "Too many previews: wait a minute."}, status=429)
     try:
         body = json.loads(request.body)
         model, pk, name = str(body["target"]).split(":")
         source, mode = str(body.get("source") or ""), str(body.get("mode") or "")
     except (ValueError, KeyError, TypeError):
         return JsonResponse({"detail": "Send {target, source, mode} as JSON."}, status=400)
-    if name not in LAYOUT_FIELDS or not pk.isdigit():
+    if name not in LAYOUT_FIELDS or not (pk.isascii() and pk.isdigit() and len(pk) <= 18):
         return JsonResponse({"detail": "Unknown layout."}, status=400)
     found = _definition(model, int(pk))
     if found is None:

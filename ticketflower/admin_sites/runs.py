@@ -154,6 +154,7 @@ def output_layout(task: TaskInstance, form: DataForm, viewer: User) -> LayoutFra
         context=task_context(task),
         values_input="layout-values",
         fallback="task-form-fields",
+        default_submit="complete",  # a layout's own submit button completes the task
     )
 
 

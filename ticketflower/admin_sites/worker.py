@@ -6,6 +6,7 @@ ticketflower.runtime.services; a state the task or ticket is no longer in comes 
 others.
 """
 
+from functools import partial
 from typing import Any, cast
 
 from django.contrib import admin, messages
@@ -24,7 +25,7 @@ from ticketflower.admin_sites.design import confirm_page
 from ticketflower.admin_sites.runs import output_form, output_layout, task_page
 from ticketflower.files.services import file_upload
 from ticketflower.runtime import services
-from ticketflower.runtime.forms import LAYOUT_VALUES, DataForm, LayoutValuesInvalid, layout_form_data
+from ticketflower.runtime.forms import LAYOUT_VALUES, DataForm, posted_form
 from ticketflower.runtime.models import MyTask, PoolTask, TaskInstance, TaskStatus
 from ticketflower.runtime.selectors import claimable_tasks, my_tasks, pool_tasks
 from ticketflower.tenancy.admin import TenantAdminSite, TenantModelAdmin
@@ -150,15 +151,12 @@ class MyTaskAdmin(_TaskListAdmin):
             else:
                 messages.success(request, _("Started. Save keeps what you have so far."))
             return HttpResponseRedirect(here)
+        form = posted_form(partial(output_form, task, draft=what == "save"), request.POST, request.FILES)
         if what not in ("save", "complete"):
+            if request.POST.get(LAYOUT_VALUES):  # a layout's answers with no button: keep them
+                messages.error(request, _("Choose Save or Complete."))
+                return self.work_page(request, task, form)
             return HttpResponseRedirect(here)
-        try:
-            data = layout_form_data(request.POST)
-        except LayoutValuesInvalid as exc:
-            form = output_form(task, request.POST, draft=what == "save")
-            form.add_error(None, str(exc))
-            return self.work_page(request, task, form)
-        form = output_form(task, data, draft=what == "save", files=request.FILES)
         if not form.is_valid() or not form.store_uploads(lambda f: file_upload(user=worker, uploaded=f).pk):
             return self.work_page(request, task, form)
         try:

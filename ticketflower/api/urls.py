@@ -1,6 +1,6 @@
 from django.urls import include, path, re_path
 
-from ticketflower.api import views, work
+from ticketflower.api import files, views, work
 
 app_name = "api"
 
@@ -15,6 +15,8 @@ v1 = [
     path("tasks/<int:pk>/complete/", work.TaskCompleteView.as_view(), name="task-complete"),
     path("tasks/<int:pk>/release/", work.TaskReleaseView.as_view(), name="task-release"),
     path("callbacks/<str:token>/", work.CallbackView.as_view(), name="callback"),
+    path("files/", files.FileUploadView.as_view(), name="files"),
+    path("files/<int:pk>/", files.FileDownloadView.as_view(), name="file"),
     path("schema/", views.SchemaView.as_view(), name="schema"),
     path("docs/", views.DocsView.as_view(), name="docs"),
 ]

@@ -43,7 +43,7 @@ from ticketflower.definitions.models import (
 from ticketflower.definitions.selectors import DraftState, current_release, draft_state
 from ticketflower.definitions.validation import Problem, validate_bundle
 from ticketflower.layouts.compiler import CompilerMissing, LayoutInvalid
-from ticketflower.layouts.services import release_layouts
+from ticketflower.layouts.services import layouts_freeze
 from ticketflower.tenancy.context import acting_as
 from ticketflower.tenancy.models import CompanyRole, SystemRole
 from ticketflower.tenancy.versions import company_revision
@@ -364,7 +364,7 @@ def workflow_publish(*, actor: User, workflow: WorkflowDefinition, note: str = "
                 message=_("Nothing to publish: release #%(n)d is the draft.") % {"n": live.number},
             )
         try:
-            layouts = release_layouts(bundle)
+            layouts = layouts_freeze(bundle)
         except (LayoutInvalid, CompilerMissing) as exc:
             problem = Problem("workflow", f"The layouts could not be compiled: {exc}")
             return PublishResult(problems=[problem], message=_("Not published."), bundle=bundle)
@@ -391,7 +391,7 @@ def release_rollback(*, actor: User, release: WorkflowRelease, note: str = "") -
             note=note or _("Rolled back to release #%(n)d.") % {"n": release.number},
             rolled_back_to=release,
             draft_revision=release.draft_revision,
-            layouts=release.layouts or release_layouts(release.bundle),
+            layouts=release.layouts or layouts_freeze(release.bundle),
         )
         return PublishResult(release=new, message=_published_message(new))
 

@@ -42,16 +42,25 @@ class FileUpload(CompanyOwnedModel):
 
 
 class FileAttachment(CompanyOwnedModel):
-    """A file some ticket's data refers to: who may see the ticket may see the file."""
+    """A file that a ticket's submission (task empty) or one task's answer refers to.
+
+    Who sees a file follows who sees that part: the submission's files its submitter, a
+    task's answer its worker, all of them the ticket admins (files.selectors).
+    """
 
     file = models.ForeignKey(FileUpload, on_delete=models.CASCADE, related_name="attachments")
     ticket = models.ForeignKey("runtime.TicketInstance", on_delete=models.CASCADE, related_name="+")
+    task = models.ForeignKey(
+        "runtime.TaskInstance", on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
     attached_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         verbose_name = _("file attachment")
         verbose_name_plural = _("file attachments")
         constraints = [
-            models.UniqueConstraint(fields=["file", "ticket"], name="files_attachment_once"),
-            *same_company("files_attachment", "file", "ticket"),
+            models.UniqueConstraint(
+                fields=["file", "ticket", "task"], nulls_distinct=False, name="files_attachment_once"
+            ),
+            *same_company("files_attachment", "file", "ticket", "task"),
         ]

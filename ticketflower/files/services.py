@@ -1,10 +1,10 @@
 """Writing files: uploads (checked, stored, recorded), attaching them to tickets, removing orphans."""
 
+import functools
 import hashlib
-import logging
 import unicodedata
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
 
@@ -12,16 +12,15 @@ from django.conf import settings
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from ticketflower.accounts.models import User
 from ticketflower.core.uploads import size_text
 from ticketflower.files.models import FileAttachment, FileUpload
 from ticketflower.files.sniffing import sniff
+from ticketflower.runtime.models import TaskInstance, TicketInstance
 from ticketflower.tenancy.context import acting_as
-
-logger = logging.getLogger(__name__)
 
 
 class FileRefused(ValueError):
@@ -78,45 +77,60 @@ def safe_name(name: str) -> str:
     return name
 
 
-def file_ids(fields: Iterable[Mapping[str, Any]], values: Mapping[str, Any]) -> dict[str, int]:
-    """Field name → file id, for the file fields among `values`."""
-    kinds = {field["name"]: field.get("type") for field in fields}
-    return {
-        name: value
-        for name, value in values.items()
-        if kinds.get(name) == "file" and isinstance(value, int) and not isinstance(value, bool)
-    }
+def files_check(
+    *, actor: User, ticket: TicketInstance | None, ids: Mapping[str, int]
+) -> dict[str, list[str]]:
+    """Field errors for files `actor` may not hand on: only their own uploads, or files already
+    on this ticket. Without this, naming any id would attach someone else's file.
 
-
-def file_errors(*, actor: User, ticket: Any, ids: Mapping[str, int]) -> dict[str, list[str]]:
-    """Which file fields name a file `actor` may not hand on: only their own uploads, or files
-    already on this ticket. Without this, naming any id would attach someone else's file."""
+    Call inside the transaction that attaches them: the files are locked until it commits,
+    so the orphan job cannot remove one in between.
+    """
     if not ids:
         return {}
     allowed = Q(uploaded_by=actor)
     if ticket is not None:
         allowed |= Q(attachments__ticket=ticket)
-    usable = set(FileUpload.objects.filter(allowed, pk__in=set(ids.values())).values_list("pk", flat=True))
+    found = FileUpload.objects.select_for_update(of=("self",)).filter(allowed, pk__in=set(ids.values()))
+    usable = set(found.values_list("pk", flat=True))
     return {name: ["No such file: upload it again."] for name, pk in ids.items() if pk not in usable}
 
 
-def files_attach(*, ticket: Any, ids: Mapping[str, int]) -> None:
-    """Record that `ticket`'s data refers to these files (who may see it may download them)."""
-    if ids:
+def files_attach(*, ticket: TicketInstance, ids: Mapping[str, int], task: TaskInstance | None = None) -> None:
+    """Record the files a submission (`task` None) or a task's answer refers to.
+
+    A task's answer replaces its earlier draft's: a file taken out of the draft is no
+    longer that task's.
+    """
+    wanted = set(ids.values())
+    if task is not None:
+        FileAttachment.objects.filter(ticket=ticket, task=task).exclude(file_id__in=wanted).delete()
+    if wanted:
         FileAttachment.objects.bulk_create(
-            [FileAttachment(file_id=pk, ticket=ticket) for pk in set(ids.values())], ignore_conflicts=True
+            [FileAttachment(file_id=pk, ticket=ticket, task=task) for pk in wanted], ignore_conflicts=True
         )
 
 
 def orphans_remove(*, older_than: timedelta | None = None) -> int:
-    """Delete uploads no ticket refers to, older than FILE_ORPHAN_HOURS. Runs in a company's context."""
+    """Delete uploads no ticket refers to, older than FILE_ORPHAN_HOURS. Runs in a company's context.
+
+    Each file is taken with SKIP LOCKED and checked again under its lock: one being attached
+    right now is left for the next pass.
+    """
     cutoff = timezone.now() - (older_than or timedelta(hours=settings.FILE_ORPHAN_HOURS))
+    unattached = ~Exists(FileAttachment.objects.filter(file=OuterRef("pk")))
+    candidates = list(
+        FileUpload.objects.filter(unattached, uploaded_at__lt=cutoff).values_list("pk", flat=True)[:1000]
+    )
     removed = 0
-    orphans = FileUpload.objects.filter(uploaded_at__lt=cutoff, attachments__isnull=True)
-    for upload in orphans.only("pk", "ext_key")[:1000]:
+    for pk in candidates:
         with transaction.atomic():
-            deleted, _ = FileUpload.objects.filter(pk=upload.pk, attachments__isnull=True).delete()
-        if deleted:
-            default_storage.delete(upload.ext_key)
-            removed += 1
+            upload = FileUpload.objects.select_for_update(skip_locked=True).filter(unattached, pk=pk).first()
+            if upload is None:
+                continue
+            key = upload.ext_key
+            upload.delete()
+            # The bytes go once the row is gone for good.
+            transaction.on_commit(functools.partial(default_storage.delete, key))
+        removed += 1
     return removed

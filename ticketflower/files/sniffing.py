@@ -44,7 +44,7 @@ def _office_type(stream: IO[bytes]) -> str | None:
     try:
         with zipfile.ZipFile(stream) as archive:
             names = set(archive.namelist()[:2000])
-    except (zipfile.BadZipFile, ValueError):
+    except (zipfile.BadZipFile, ValueError, OSError, EOFError):
         return None
     finally:
         stream.seek(0)

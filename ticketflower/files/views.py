@@ -4,13 +4,15 @@ Thin: the service checks and stores, the selector decides who sees what; "not yo
 the same 404 as "not there".
 """
 
-from typing import cast
+from typing import Any, cast
 from urllib.parse import quote
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.files.storage import default_storage
+from django.core.files.uploadedfile import UploadedFile
 from django.http import FileResponse, Http404, HttpRequest, JsonResponse
+from django.utils.datastructures import MultiValueDict
 from django.views.decorators.http import require_GET, require_POST
 
 from ticketflower.accounts.models import User
@@ -24,27 +26,39 @@ UPLOADS_LIMIT = "file_uploads_per_user"
 @login_required
 def upload(request: HttpRequest) -> JsonResponse:
     """{"id", "name", "size", "content_type"}, or 4xx {"detail"}: one file in the field "file"."""
-    user = cast(User, request.user)
+    status, body = upload_answer(cast(User, request.user), request.FILES)
+    return JsonResponse(body, status=status)
+
+
+def upload_answer(user: User, files: MultiValueDict[str, UploadedFile[Any]]) -> tuple[int, dict[str, Any]]:
+    """The status and JSON body of an upload (this page's endpoint and the API's)."""
     wait = rate_limit_hit(scope=UPLOADS_LIMIT, key=str(user.pk), **settings.RATE_LIMITS[UPLOADS_LIMIT])
     if wait is not None:
-        return JsonResponse({"detail": "Too many uploads: try again in a few minutes."}, status=429)
-    uploaded = request.FILES.get("file")
-    if uploaded is None or len(request.FILES) != 1:
-        return JsonResponse({"detail": 'Send exactly one file, in the field "file".'}, status=400)
+        return 429, {"detail": "Too many uploads: try again in a few minutes."}
+    uploaded = files.get("file")
+    if uploaded is None or len(files) != 1:
+        return 400, {"detail": 'Send exactly one file, in the field "file".'}
     try:
         record = services.file_upload(user=user, uploaded=uploaded)
     except services.FileRefused as exc:
-        return JsonResponse({"detail": str(exc)}, status=422)
-    return JsonResponse(
-        {"id": record.pk, "name": record.filename, "size": record.size, "content_type": record.file_type},
-        status=201,
-    )
+        return 422, {"detail": str(exc)}
+    return 201, {
+        "id": record.pk,
+        "name": record.filename,
+        "size": record.size,
+        "content_type": record.file_type,
+    }
 
 
 @require_GET
 @login_required
 def download(request: HttpRequest, pk: int) -> FileResponse:
-    record = selectors.visible_file(cast(User, request.user), pk)
+    return file_response(cast(User, request.user), pk)
+
+
+def file_response(user: User, pk: int) -> FileResponse:
+    """The file for `user` to download, or Http404 alike for missing, another company's, or hidden."""
+    record = selectors.visible_file(user, pk)
     if record is None:
         raise Http404("No such file.")
     try:

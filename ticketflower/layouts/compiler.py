@@ -19,6 +19,8 @@ import platform
 import re
 import subprocess
 import tempfile
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -44,6 +46,9 @@ class CompileProblem:
         return f"Line {self.line}, column {self.column}: {self.message}"
 
 
+TOO_SLOW = CompileProblem("Compiling the layout took too long.")
+
+
 class LayoutInvalid(Exception):
     def __init__(self, problems: list[CompileProblem]) -> None:
         super().__init__("; ".join(str(p) for p in problems))
@@ -62,13 +67,39 @@ class CompiledModule:
 
 
 def compile_layout(source: str) -> CompiledModule:
-    """The script for `source`, or LayoutInvalid with every problem esbuild or the rules found."""
-    return _compile(
-        source, esbuild_path(), settings.LAYOUT_MAX_SOURCE_BYTES, settings.LAYOUT_MAX_COMPILED_BYTES
-    )
+    """The script for `source`, or LayoutInvalid with every problem esbuild or the rules found.
+
+    Results are remembered in this process by the source's hash, failures too, so a broken
+    layout on a page does not start esbuild on every view.
+    """
+    esbuild = esbuild_path()
+    limits = (settings.LAYOUT_MAX_SOURCE_BYTES, settings.LAYOUT_MAX_COMPILED_BYTES)
+    key = (hashlib.sha256(source.encode()).hexdigest(), esbuild, *limits)
+    with _lock:
+        result = _results.get(key)
+        if result is not None:
+            _results.move_to_end(key)
+    if result is None:
+        try:
+            result = _compile(source, esbuild, *limits)
+        except LayoutInvalid as exc:
+            if exc.problems == [TOO_SLOW]:
+                raise  # a busy machine, not the layout: try again next time
+            result = exc
+        with _lock:
+            _results[key] = result
+            while len(_results) > CACHED_RESULTS:
+                _results.popitem(last=False)
+    if isinstance(result, LayoutInvalid):
+        raise LayoutInvalid(result.problems)
+    return result
 
 
-@functools.lru_cache(maxsize=512)
+CACHED_RESULTS = 256
+_results: OrderedDict[tuple[str, str, int, int], CompiledModule | LayoutInvalid] = OrderedDict()
+_lock = threading.Lock()
+
+
 def _compile(source: str, esbuild: str, max_source: int, max_compiled: int) -> CompiledModule:
     if not source.strip():
         raise LayoutInvalid([CompileProblem("The layout is empty.")])
@@ -134,7 +165,9 @@ def _run(esbuild: str, args: list[str], stdin: str, *, cwd: str | None) -> str:
             env={"PATH": os.environ.get("PATH", "")},
         )
     except subprocess.TimeoutExpired as exc:
-        raise LayoutInvalid([CompileProblem("Compiling the layout took too long.")]) from exc
+        raise LayoutInvalid([TOO_SLOW]) from exc
+    except OSError as exc:  # not executable, another machine's binary
+        raise CompilerMissing(f"The layout compiler could not be started: {exc}") from exc
     if done.returncode != 0:
         raise LayoutInvalid(_esbuild_problems(done.stderr))
     return done.stdout
@@ -215,11 +248,14 @@ def _bundled_esbuild() -> Path:
 
 @functools.cache
 def compiler_name() -> str:
-    done = subprocess.run(  # noqa: S603
-        [esbuild_path(), "--version"],
-        capture_output=True,
-        text=True,
-        timeout=COMPILE_TIMEOUT_SECONDS,
-        check=True,
-    )
+    try:
+        done = subprocess.run(  # noqa: S603
+            [esbuild_path(), "--version"],
+            capture_output=True,
+            text=True,
+            timeout=COMPILE_TIMEOUT_SECONDS,
+            check=True,
+        )
+    except (OSError, subprocess.SubprocessError) as exc:
+        raise CompilerMissing(f"The layout compiler could not be started: {exc}") from exc
     return f"esbuild {done.stdout.strip()}"

@@ -7,7 +7,7 @@ form or display (the fallback that is always on the page).
 """
 
 import itertools
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,8 +17,7 @@ from django.urls import reverse
 from ticketflower.accounts.models import User
 from ticketflower.definitions.fields import sample_value
 from ticketflower.definitions.models import WorkflowRelease
-from ticketflower.files.selectors import visible_files
-from ticketflower.files.services import file_ids
+from ticketflower.files.selectors import file_ids, visible_files
 from ticketflower.layouts.compiler import CompileProblem, CompilerMissing, LayoutInvalid
 from ticketflower.layouts.services import layout_store
 from ticketflower.layouts.slots import Slot, slot_at
@@ -36,6 +35,7 @@ class LayoutFrame:
     fallback: str = ""  # id of what shows when the layout cannot
     upload_url: str = ""
     upload_max: int = 0
+    default_submit: str = ""  # value of the page's submit button a layout's own submit stands for
     props_id: str = field(default_factory=lambda: f"layout-props-{next(_ids)}")
 
     @property
@@ -69,10 +69,13 @@ def release_frame(
     values_input: str = "",
     fallback: str = "",
     mode: str = "",
+    default_submit: str = "",
+    only: Collection[str] | None = None,
 ) -> LayoutFrame | None:
     """The frame for the layout at `path` of a release, or None (the page shows its fallback).
 
-    `mode="display"` shows an edit layout read-only (a task's answer on the admin's page).
+    `mode="display"` shows an edit layout read-only (a task's answer on the admin's page);
+    `only` narrows the fields it is told about to what the viewer may know of.
     """
     if not settings.LAYOUT_SANDBOX_ORIGIN or not path:
         return None
@@ -82,16 +85,17 @@ def release_frame(
     module = release.layouts.get(path) or _compile_late(slot)
     if module is None:
         return None
-    names = {spec["name"] for spec in slot.fields}
+    fields = [spec for spec in slot.fields if only is None or spec["name"] in only]
+    names = {spec["name"] for spec in fields}
     shown = {name: value for name, value in values.items() if name in names}
-    files = file_names(viewer, file_ids(slot.fields, shown))
+    files = file_names(viewer, file_ids(fields, shown))
     return LayoutFrame(
         key=key,
         module=module,
         title=slot.title,
         props={
             "mode": mode or slot.mode,
-            "fields": list(slot.fields),
+            "fields": fields,
             # Only what the layout covers (the workflow display covers every field).
             "values": shown,
             "errors": errors or {},
@@ -102,6 +106,7 @@ def release_frame(
         # Uploads go through the page (the frame connects nowhere), to the app's endpoint.
         upload_url=reverse("files:upload") if (mode or slot.mode) == "edit" else "",
         upload_max=settings.FILE_UPLOAD_MAX_BYTES,
+        default_submit=default_submit,
     )
 
 

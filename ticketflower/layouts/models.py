@@ -14,7 +14,8 @@ class CompiledLayout(models.Model):
     sha256 = models.CharField(_("SHA-256 of the code"), max_length=64, primary_key=True)
     code = models.TextField(_("compiled code"))
     compiler = models.CharField(_("compiler"), max_length=100, help_text=_('e.g. "esbuild 0.28.2"'))
-    created_at = models.DateTimeField(_("compiled"), auto_now_add=True)
+    # Refreshed when it is used again, so the clean-up of unused modules keeps it.
+    created_at = models.DateTimeField(_("compiled or last used"), auto_now_add=True)
 
     class Meta:
         verbose_name = _("compiled layout")

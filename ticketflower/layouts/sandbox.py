@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.contrib.staticfiles import finders
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http.request import split_domain_port
 from django.utils.csp import CSP, build_policy
 from django.views.decorators.cache import cache_control
 from django.views.decorators.clickjacking import xframe_options_exempt
@@ -42,11 +43,16 @@ def sandbox_csp() -> dict[str, list[str]]:
 
 
 def is_sandbox_request(request: HttpRequest) -> bool:
+    """Whether the request is for the sandbox's host and port, however the Host is spelled."""
     origin = str(settings.LAYOUT_SANDBOX_ORIGIN)
     if not origin:
         return False
-    # The raw Host header: get_host() would refuse a host not in ALLOWED_HOSTS before routing.
-    return str(request.META.get("HTTP_HOST", "")).lower() == urlsplit(origin).netloc.lower()
+    sandbox = urlsplit(origin)
+    default_port = "443" if sandbox.scheme == "https" else "80"
+    # The raw header ("Layouts.example.net.:443" is the same host to a browser): get_host()
+    # would refuse a host not in ALLOWED_HOSTS before this could route it.
+    domain, port = split_domain_port(str(request.META.get("HTTP_HOST", "")))
+    return domain == sandbox.hostname and (port or default_port) == str(sandbox.port or default_port)
 
 
 class SandboxHostMiddleware:
@@ -69,7 +75,13 @@ class SandboxHostMiddleware:
 @require_GET
 @xframe_options_exempt
 def frame(request: HttpRequest, sha256: str) -> HttpResponse:
-    """The page a layout runs in: the runtime first, then the layout's module."""
+    """The page a layout runs in: the runtime first, then the layout's module.
+
+    Only as a frame: opened as a page of its own, a layout would run on this domain with
+    nobody to talk to (and could still navigate itself), so browsers get "not found".
+    """
+    if request.headers.get("Sec-Fetch-Dest") != "iframe":  # every current browser sends it
+        raise Http404("Layouts run only in frames.")
     html = (
         '<!doctype html><html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'

@@ -6,6 +6,7 @@ not open), so a page never tells whether an id exists.
 """
 
 import math
+from functools import partial
 from typing import Any, cast
 from urllib.parse import urlencode
 
@@ -26,14 +27,7 @@ from ticketflower.files.services import file_upload
 from ticketflower.layouts.embed import LayoutFrame, form_errors, release_frame, ticket_type_layout_path
 from ticketflower.portal import selectors
 from ticketflower.portal.forms import TAB_CHOICES, TicketFilterForm, sort_value, styled
-from ticketflower.runtime.forms import (
-    LAYOUT_VALUES,
-    DataForm,
-    LayoutValuesInvalid,
-    form_values,
-    layout_form_data,
-    ticket_form,
-)
+from ticketflower.runtime.forms import LAYOUT_VALUES, DataForm, form_values, posted_form, ticket_form
 from ticketflower.runtime.services import DataInvalid, ticket_submit
 from ticketflower.tenancy.models import SystemRole
 
@@ -121,13 +115,7 @@ class SubmitFormView(SubmitterPageMixin, UnfoldPageMixin, TemplateView):
 
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         ticket_type = self.ticket_type()
-        try:
-            data = layout_form_data(request.POST)
-        except LayoutValuesInvalid as exc:
-            form = self.form(ticket_type, data=request.POST)
-            form.add_error(None, str(exc))
-            return self.page(ticket_type, form)
-        form = self.form(ticket_type, data=data, files=request.FILES)
+        form = posted_form(partial(self.form, ticket_type), request.POST, request.FILES)
         # Every attempt counts (a refused one costs schema checks too); counted outside any
         # transaction, so a failed submission does not take its count back.
         wait = rate_limit_hit(
@@ -303,6 +291,8 @@ def ticket_frames(view: selectors.TicketView, viewer: User) -> dict[str, LayoutF
         ],
     }
     run_values = run.data if view.internal and run is not None else ticket.data
+    # A submitter's view of the run: the fields their ticket type asked, nothing the workers add.
+    asked = {e.get("field") for e in ticket.ticket_type.spec.get("fields") or [] if "preset" not in e}
     return {
         "ticket": release_frame(
             release,
@@ -319,6 +309,7 @@ def ticket_frames(view: selectors.TicketView, viewer: User) -> dict[str, LayoutF
             viewer=viewer,
             key="workflow-display",
             values=run_values,
+            only=None if view.internal else asked,
             context=context,
             fallback="ticket-tasks",
         ),

@@ -48,12 +48,26 @@ def layout_form_data(posted: QueryDict) -> QueryDict:
     if not isinstance(values, dict):
         raise LayoutValuesInvalid(_("The answers could not be read."))
     data = QueryDict(mutable=True)
+    data[LAYOUT_VALUES] = "1"  # what a field left out means (UploadInput: cleared)
     for name, value in values.items():
         if isinstance(value, list):
             data.setlist(str(name), [_form_text(item) for item in value])
         elif value is not None:
             data[str(name)] = _form_text(value)
     return data
+
+
+def posted_form(make: Callable[..., "DataForm"], posted: QueryDict, files: Any = None) -> "DataForm":
+    """`make(data=..., files=...)` bound to what was posted: a layout's answers or the typed fields.
+
+    Answers that cannot be read leave the typed fields bound, with the reason as the form's error.
+    """
+    try:
+        return make(data=layout_form_data(posted), files=files)
+    except LayoutValuesInvalid as exc:
+        form = make(data=posted, files=files)
+        form.add_error(None, str(exc))
+        return form
 
 
 def form_values(form: "DataForm") -> dict[str, Any]:
@@ -145,7 +159,12 @@ class UploadInput(forms.ClearableFileInput):
 
     def value_from_datadict(self, data: Any, files: Any, name: str) -> Any:
         uploaded = super().value_from_datadict(data, files, name)
-        return uploaded if uploaded not in (None, False) else data.get(name) or uploaded
+        if uploaded not in (None, False):
+            return uploaded
+        if data.get(name):
+            return data.get(name)
+        # A layout leaves out a file it removed; a typed form's empty input keeps the saved one.
+        return False if data.get(LAYOUT_VALUES) else uploaded
 
     def is_initial(self, value: Any) -> bool:
         return False  # an id, not a stored file with a URL to show
@@ -159,7 +178,8 @@ class UploadField(forms.FileField):
     def to_python(self, data: Any) -> Any:
         if isinstance(data, str | int) and not isinstance(data, bool):
             text = str(data).strip()
-            if not text.isdigit() or int(text) < 1:
+            # ASCII digits only ("²".isdigit() is true too), and no longer than an id can be.
+            if not (text.isascii() and text.isdigit() and len(text) <= 18) or int(text) < 1:
                 raise forms.ValidationError(_("Choose a file."), code="invalid")
             return int(text)
         return super().to_python(data)

@@ -30,7 +30,8 @@ from ticketflower.definitions import expressions
 from ticketflower.definitions.fields import ticket_type_presets, ticket_type_schema
 from ticketflower.definitions.models import ReleaseTicketType, WorkflowRelease
 from ticketflower.definitions.selectors import submittable_ticket_types
-from ticketflower.files.services import file_errors, file_ids, files_attach
+from ticketflower.files.selectors import file_ids
+from ticketflower.files.services import files_attach, files_check
 from ticketflower.runtime import engine, jobs, selectors
 from ticketflower.runtime.models import (
     ACTIVE_TASK_STATUSES,
@@ -278,9 +279,6 @@ def ticket_submit(*, ticket_type: ReleaseTicketType, submitted_by: User, data: A
         if errors:
             raise DataInvalid(errors)
         files = file_ids(ticket_type.release.frozen_bundle()["workflow"]["fields"], data)
-        errors = file_errors(actor=submitted_by, ticket=None, ids=files)
-        if errors:
-            raise DataInvalid(errors)
         data = {**data, **ticket_type_presets(ticket_type.spec)}
         release = ticket_type.release
         try:
@@ -290,6 +288,9 @@ def ticket_submit(*, ticket_type: ReleaseTicketType, submitted_by: User, data: A
             logger.warning("Ticket type %s could not start its workflow: %s", ticket_type.pk, exc.reason)
             raise DataInvalid({"": [CANNOT_START]}) from exc
         with _writes():
+            errors = files_check(actor=submitted_by, ticket=None, ids=files)
+            if errors:
+                raise DataInvalid(errors)
             run = WorkflowInstance.objects.create(
                 release=release,
                 data=data,
@@ -418,7 +419,7 @@ def _complete(
     except engine.OutputInvalid as exc:
         raise DataInvalid(exc.errors) from exc
     if isinstance(actor, User):  # what an action's endpoint answers names no upload of ours
-        _attach_output_files(run, actor, output)
+        _attach_output_files(run, task, actor, output)
     _set_status(
         task, TaskStatus.COMPLETED, allowed, output_data=output, completed_at=timezone.now(), error=""
     )
@@ -432,13 +433,15 @@ def _complete(
     return _advance(run, task, data=data)
 
 
-def _attach_output_files(run: WorkflowInstance, person: User, output: Mapping[str, Any]) -> None:
-    """A person's files in a task's output: their own uploads or the ticket's, attached to it."""
+def _attach_output_files(
+    run: WorkflowInstance, task: TaskInstance, person: User, output: Mapping[str, Any]
+) -> None:
+    """A person's files in a task's answer (their own uploads or the ticket's), now the task's."""
     files = file_ids(_bundle(run)["workflow"].get("fields") or [], output)
-    errors = file_errors(actor=person, ticket=run.ticket, ids=files)
+    errors = files_check(actor=person, ticket=run.ticket, ids=files)
     if errors:
         raise DataInvalid(errors)
-    files_attach(ticket=run.ticket, ids=files)
+    files_attach(ticket=run.ticket, ids=files, task=task)
 
 
 # --- assignment ---------------------------------------------------------------------------------
@@ -602,7 +605,7 @@ def task_save(*, worker: User, task: TaskInstance, output: Any) -> TaskInstance:
         unknown = engine.unknown_output_fields(spec, output)
         if unknown:
             raise DataInvalid(unknown)
-        _attach_output_files(run, worker, output)
+        _attach_output_files(run, task, worker, output)
         started = {"started_at": task.started_at or timezone.now()}
         _set_status(
             task,

@@ -5,6 +5,7 @@ import zipfile
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.core.files.storage import default_storage
@@ -14,7 +15,7 @@ from django.test import Client, override_settings
 from conftest import Tenant
 from ticketflower.files.models import FileAttachment, FileUpload
 from ticketflower.files.services import FileRefused, file_upload, orphans_remove, safe_name
-from ticketflower.runtime.services import DataInvalid, task_complete, ticket_submit
+from ticketflower.runtime.services import DataInvalid, task_complete, task_save, ticket_submit
 from ticketflower.runtime.tests.workflows import form, publish, review_bundle
 from ticketflower.tenancy.context import company_context
 
@@ -170,6 +171,36 @@ def test_someone_elses_upload_cannot_be_attached_by_naming_its_id(tenant_a: Tena
     assert FileAttachment.unscoped.count() == 0
 
 
+def downloads(user: Any, *files: FileUpload) -> list[int]:
+    client = Client()
+    client.force_login(user)
+    return [client.get(f"/files/{f.pk}/").status_code for f in files]
+
+
+def test_people_see_the_files_of_the_data_they_see(tenant_a: Tenant) -> None:
+    """The submitter: the submission's. The worker: what the task read and answered. Not
+    another task's answer, nor a draft's file taken out again."""
+    ticket_type = publish(tenant_a.designer, file_bundle())
+    quote = upload(tenant_a.member, "quote.pdf", PDF)
+    ticket = ticket_submit(
+        ticket_type=ticket_type, submitted_by=tenant_a.member, data={"item": "x", "quote": quote.pk}
+    )
+    with company_context(tenant_a.company):
+        task = ticket.workflow_instance.tasks.get()  # type: ignore[union-attr]
+    worker = task.assigned_to
+    assert worker is not None
+    dropped = upload(worker, "first-try.png", PNG)
+    task_save(worker=worker, task=task, output={"receipt": dropped.pk})
+    receipt = upload(worker, "receipt.png", PNG)
+    task_complete(worker=worker, task=task, output={"approved": True, "receipt": receipt.pk})
+
+    assert downloads(tenant_a.member, quote, receipt, dropped) == [200, 404, 404]
+    assert downloads(worker, quote, receipt, dropped) == [200, 200, 200]  # the last: their own upload
+    assert downloads(tenant_a.ticket_admin, quote, receipt, dropped) == [200, 200, 404]
+    other_worker = next(u for u in (tenant_a.worker, tenant_a.admin) if u.pk != worker.pk)
+    assert downloads(other_worker, quote, receipt) == [404, 404]
+
+
 def test_a_worker_attaches_their_own_upload_and_may_then_download_the_tickets_files(tenant_a: Tenant) -> None:
     ticket_type = publish(tenant_a.designer, file_bundle())
     quote = upload(tenant_a.member, "quote.pdf", PDF)
@@ -192,7 +223,7 @@ def test_a_worker_attaches_their_own_upload_and_may_then_download_the_tickets_fi
 
 
 def test_orphans_older_than_the_limit_are_removed_with_their_bytes(
-    tenant_a: Tenant, file_storage: Path
+    tenant_a: Tenant, file_storage: Path, django_capture_on_commit_callbacks: Any
 ) -> None:
     ticket_type = publish(tenant_a.designer, file_bundle())
     kept = upload(tenant_a.member, "quote.pdf", PDF)
@@ -203,7 +234,7 @@ def test_orphans_older_than_the_limit_are_removed_with_their_bytes(
         uploaded_at=kept.uploaded_at - timedelta(days=2)
     )
 
-    with company_context(tenant_a.company):
+    with company_context(tenant_a.company), django_capture_on_commit_callbacks(execute=True):
         assert orphans_remove() == 1
 
     assert set(FileUpload.unscoped.values_list("pk", flat=True)) == {kept.pk, fresh.pk}

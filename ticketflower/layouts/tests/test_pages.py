@@ -2,6 +2,7 @@
 
 import json
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -10,12 +11,18 @@ from django.test import Client, override_settings
 
 from conftest import Tenant
 from ticketflower.core.management.commands.serve import sandbox_addrport
-from ticketflower.definitions.models import TicketDefinition
 from ticketflower.files.services import file_upload
 from ticketflower.layouts.embed import release_frame
 from ticketflower.layouts.models import CompiledLayout
-from ticketflower.runtime.forms import LAYOUT_VALUES, LayoutValuesInvalid, layout_form_data, ticket_form
+from ticketflower.runtime.forms import (
+    LAYOUT_VALUES,
+    DataForm,
+    LayoutValuesInvalid,
+    layout_form_data,
+    ticket_form,
+)
 from ticketflower.runtime.models import TicketInstance
+from ticketflower.runtime.services import ticket_submit
 from ticketflower.runtime.tests.workflows import publish, review_bundle
 from ticketflower.tenancy.context import company_context
 
@@ -132,58 +139,6 @@ def test_a_forged_file_id_shows_no_name_of_a_file_the_viewer_may_not_see(tenant_
     ]
 
 
-# --- the design site's preview -----------------------------------------------------------------
-
-
-def preview(client: Client, target: str, source: str, mode: str = "") -> dict[str, object]:
-    response = client.post(
-        "/design/layout-preview/",
-        json.dumps({"target": target, "source": source, "mode": mode}),
-        content_type="application/json",
-    )
-    return {"status": response.status_code, **response.json()}
-
-
-def test_the_preview_shows_a_draft_layout_with_sample_values(client: Client, tenant_a: Tenant) -> None:
-    publish(tenant_a.designer, review_bundle())
-    with company_context(tenant_a.company):
-        pk = TicketDefinition.objects.get().pk
-    client.force_login(tenant_a.designer)
-
-    shown = preview(client, f"tickettype:{pk}:edit_layout", "export default () => <p>hi</p>;", mode="display")
-
-    frame = shown["frame"]
-    assert shown["status"] == 200 and isinstance(frame, dict)
-    assert frame["url"].startswith(f"{SANDBOX}/frame/")
-    assert frame["props"]["mode"] == "display"
-    assert frame["props"]["values"] == {"item": "text", "count": 1}
-
-
-def test_the_preview_names_problems_by_line_and_column(client: Client, tenant_a: Tenant) -> None:
-    publish(tenant_a.designer, review_bundle())
-    with company_context(tenant_a.company):
-        pk = TicketDefinition.objects.get().pk
-    client.force_login(tenant_a.designer)
-
-    shown = preview(client, f"tickettype:{pk}:edit_layout", "export default function L() {\n  const x = ;\n}")
-
-    assert shown["problems"] == [{"line": 2, "column": 13, "text": 'Line 2, column 13: Unexpected ";"'}]
-
-
-def test_the_preview_of_another_companys_definition_is_not_found(
-    client: Client, tenant_a: Tenant, tenant_b: Tenant
-) -> None:
-    publish(tenant_b.designer, review_bundle())
-    with company_context(tenant_b.company):
-        theirs = TicketDefinition.objects.get().pk
-    client.force_login(tenant_a.designer)
-
-    assert preview(client, f"tickettype:{theirs}:edit_layout", "export default () => null;")["status"] == 404
-    assert preview(client, "workflow:x:edit_layout", "")["status"] == 400
-    client.force_login(tenant_a.member)  # not a designer: the design site is not there for them
-    assert client.post("/design/layout-preview/", "{}", content_type="application/json").status_code == 404
-
-
 @pytest.mark.parametrize(
     "origin, app, served",
     [
@@ -196,3 +151,57 @@ def test_the_preview_of_another_companys_definition_is_not_found(
 def test_make_run_serves_a_local_sandbox_origin_on_its_port(origin: str, app: str, served: str) -> None:
     with override_settings(LAYOUT_SANDBOX_ORIGIN=origin):
         assert sandbox_addrport(app) == served
+
+
+def test_a_file_a_layout_leaves_out_is_cleared_and_a_typed_form_keeps_it() -> None:
+    fields = [{"name": "quote", "type": "file", "label": "Quote"}]
+
+    def answers(posted: QueryDict) -> dict[str, object]:
+        form = DataForm(fields, initial_data={"quote": 7}, data=layout_form_data(posted), files={})
+        assert form.is_valid(), form.errors
+        return form.json_data()
+
+    from_layout = QueryDict(mutable=True)
+    from_layout[LAYOUT_VALUES] = json.dumps({})
+    typed = QueryDict(mutable=True)
+    kept = QueryDict(mutable=True)
+    kept[LAYOUT_VALUES] = json.dumps({"quote": 7})
+
+    assert answers(from_layout) == {}
+    assert answers(typed) == {"quote": 7}
+    assert answers(kept) == {"quote": 7}
+
+
+@pytest.mark.parametrize("text", ["²", "0", "-3", "9" * 40, "1.5", "x"])
+def test_a_file_field_refuses_what_is_not_an_upload_id(text: str) -> None:
+    posted = QueryDict(mutable=True)
+    posted["quote"] = text
+    form = DataForm([{"name": "quote", "type": "file", "label": "Quote"}], data=posted, files={})
+
+    assert not form.is_valid()
+    assert form.errors["quote"] == ["Choose a file."]
+
+
+def props_of(page: str, key: str) -> dict[str, Any]:
+    """The props a page hands the layout `key` (from its json_script element)."""
+    host = page.split(f'data-testid="layout-{key}"', 1)[0]
+    script_id = host.rsplit('<script id="', 1)[1].split('"', 1)[0]
+    body = page.split(f'<script id="{script_id}" type="application/json">', 1)[1].split("</script>", 1)[0]
+    return dict(json.loads(body))
+
+
+def test_a_submitter_sees_the_run_through_what_they_asked_and_a_ticket_admin_all_of_it(
+    client: Client, tenant_a: Tenant
+) -> None:
+    ticket_type = publish(tenant_a.designer, review_bundle())
+    ticket = ticket_submit(ticket_type=ticket_type, submitted_by=tenant_a.member, data={"item": "Desk"})
+
+    client.force_login(tenant_a.member)
+    mine = props_of(client.get(f"/my-tickets/{ticket.pk}/").content.decode(), "workflow-display")
+    client.force_login(tenant_a.ticket_admin)
+    theirs = props_of(client.get(f"/my-tickets/{ticket.pk}/").content.decode(), "workflow-display")
+
+    assert [f["name"] for f in mine["fields"]] == ["item", "count"]
+    assert mine["values"] == {"item": "Desk"}
+    assert [f["name"] for f in theirs["fields"]] == ["item", "count", "urgent", "approved", "order_number"]
+    assert theirs["values"] == {"item": "Desk", "urgent": False}

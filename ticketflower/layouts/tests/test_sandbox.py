@@ -1,16 +1,18 @@
 """The sandbox origin answers its own few URLs with its own policy; the app answers nothing else there."""
 
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 import pytest
 from django.test import Client, override_settings
+from django.utils import timezone
 
 from tests.factories import make_company, make_user
 from ticketflower.accounts.models import User
 from ticketflower.definitions.services import bundle_import, workflow_publish
 from ticketflower.layouts.models import CompiledLayout
-from ticketflower.layouts.services import layout_store
+from ticketflower.layouts.services import layout_store, unused_layouts_remove
 from ticketflower.layouts.slots import bundle_slots
 from ticketflower.runtime.tests.workflows import publish, review_bundle
 from ticketflower.tenancy.context import company_context
@@ -36,8 +38,8 @@ def sandbox_origin() -> Iterator[None]:
         yield
 
 
-def sandbox_get(path: str) -> "Response":
-    return Client().get(path, HTTP_HOST="layouts.sandbox.test:8001")
+def sandbox_get(path: str, host: str = "layouts.sandbox.test:8001", dest: str = "iframe") -> "Response":
+    return Client().get(path, HTTP_HOST=host, HTTP_SEC_FETCH_DEST=dest)
 
 
 def test_the_frame_page_loads_the_runtime_then_the_layout_under_the_sandbox_policy() -> None:
@@ -61,6 +63,27 @@ def test_the_frame_page_loads_the_runtime_then_the_layout_under_the_sandbox_poli
         assert directive in policy
     assert "allow-same-origin" not in policy
     assert "X-Frame-Options" not in response.headers
+
+
+def test_the_frame_page_is_not_a_page_of_its_own() -> None:
+    module = layout_store(LAYOUT)
+
+    assert sandbox_get(f"/frame/{module.sha256}/", dest="document").status_code == 404
+    assert sandbox_get(f"/frame/{module.sha256}/", dest="").status_code == 404
+
+
+@pytest.mark.parametrize("host", ["LAYOUTS.sandbox.test:8001", "layouts.sandbox.test.:8001"])
+def test_the_sandbox_host_is_recognised_however_it_is_spelled(host: str) -> None:
+    module = layout_store(LAYOUT)
+
+    assert sandbox_get(f"/layouts/{module.sha256}.js", host=host).status_code == 200
+    assert sandbox_get("/accounts/login/", host=host).status_code == 404
+
+
+def test_the_default_port_may_be_spelled_out() -> None:
+    with override_settings(LAYOUT_SANDBOX_ORIGIN="https://layouts.sandbox.test"):
+        assert sandbox_get("/accounts/login/", host="layouts.sandbox.test:443").status_code == 404
+        assert sandbox_get("/accounts/login/", host="layouts.sandbox.test").status_code == 404
 
 
 def test_a_compiled_module_is_served_by_its_hash_and_cached_for_good() -> None:
@@ -136,3 +159,23 @@ def test_a_layout_that_does_not_compile_cannot_be_imported_or_published() -> Non
         fine = bundle_import(actor=person, bundle=review_bundle()).workflow
     assert fine is not None
     assert workflow_publish(actor=person, workflow=fine).release is not None
+
+
+def test_modules_no_release_runs_are_removed_after_a_while() -> None:
+    bundle = review_bundle()
+    bundle["ticket_types"][0]["edit_layout"] = LAYOUT
+    ticket_type = publish(designer(), bundle)
+    previewed = layout_store('export default () => "a preview";')
+    CompiledLayout.objects.update(created_at=timezone.now() - timedelta(days=30))
+
+    removed = unused_layouts_remove(older_than=timezone.now() - timedelta(days=7))
+
+    assert removed == 1
+    assert not CompiledLayout.objects.filter(sha256=previewed.sha256).exists()
+    assert set(ticket_type.release.layouts.values()) <= set(
+        CompiledLayout.objects.values_list("sha256", flat=True)
+    )
+    layout_store(LAYOUT)  # used again: refreshed, so kept by the next pass even if no release ran it
+    assert CompiledLayout.objects.get(
+        sha256=layout_store(LAYOUT).sha256
+    ).created_at > timezone.now() - timedelta(minutes=1)

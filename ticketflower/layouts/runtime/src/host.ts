@@ -260,7 +260,20 @@ class LayoutHost {
     const values = this.acceptValues(raw);
     if (!values) return;
     this.values = values;
-    this.submitForm(this.pendingSubmit?.submitter ?? null);
+    this.writeValuesInput();
+    if (this.pendingSubmit) return this.submitForm(this.pendingSubmit.submitter);
+    // The layout's own submit: only right after the person clicked or typed in it (their
+    // activation reaches this page too), never by itself on load.
+    if (!hasUserActivation()) return this.countBadMessage();
+    this.submitForm(this.defaultSubmitter());
+  }
+
+  /** The page's button a layout's own submit stands for (the worker's "Complete"). */
+  private defaultSubmitter(): HTMLElement | null {
+    const value = this.element.dataset.defaultSubmit;
+    if (!value || !this.form) return null;
+    const buttons = this.form.querySelectorAll<HTMLButtonElement>("button[type=submit]");
+    return Array.from(buttons).find((button) => button.value === value) ?? null;
   }
 
   private submitForm(submitter: HTMLElement | null) {
@@ -411,6 +424,11 @@ function absoluteHttpUrl(value: string | undefined): string | null {
   } catch {
     return null;
   }
+}
+
+function hasUserActivation(): boolean {
+  const activation = (navigator as Navigator & { userActivation?: { isActive: boolean } }).userActivation;
+  return activation ? activation.isActive : true; // browsers without the API: no way to tell
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {

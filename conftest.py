@@ -2,6 +2,7 @@
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.conf import settings
@@ -70,3 +71,13 @@ def tenant_a(db: None) -> Tenant:
 @pytest.fixture
 def tenant_b(db: None) -> Tenant:
     return make_tenant("Bravo Bakery")
+
+
+SANDBOX_ORIGIN = "http://localhost:8001"
+
+
+@pytest.fixture
+def sandbox_origin(settings: Any) -> str:
+    """Layouts on, for tests that read the pages' frames (browser tests use `layout_sandbox`)."""
+    settings.LAYOUT_SANDBOX_ORIGIN = SANDBOX_ORIGIN
+    return SANDBOX_ORIGIN

@@ -1,25 +1,16 @@
 """The design site's live preview: a draft layout compiled against the saved fields, or its problems."""
 
 import json
-from collections.abc import Iterator
 
 import pytest
-from django.test import Client, override_settings
+from django.test import Client
 
-from conftest import Tenant
+from conftest import SANDBOX_ORIGIN, Tenant
 from ticketflower.definitions.models import TicketDefinition
 from ticketflower.runtime.tests.workflows import publish, review_bundle
 from ticketflower.tenancy.context import company_context
 
-pytestmark = pytest.mark.django_db
-
-SANDBOX = "http://localhost:8001"
-
-
-@pytest.fixture(autouse=True)
-def sandbox() -> Iterator[None]:
-    with override_settings(LAYOUT_SANDBOX_ORIGIN=SANDBOX):
-        yield
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("sandbox_origin")]
 
 
 def preview(client: Client, target: str, source: str, mode: str = "") -> dict[str, object]:
@@ -41,7 +32,7 @@ def test_the_preview_shows_a_draft_layout_with_sample_values(client: Client, ten
 
     frame = shown["frame"]
     assert shown["status"] == 200 and isinstance(frame, dict)
-    assert frame["url"].startswith(f"{SANDBOX}/frame/")
+    assert frame["url"].startswith(f"{SANDBOX_ORIGIN}/frame/")
     assert frame["props"]["mode"] == "display"
     assert frame["props"]["values"] == {"item": "text", "count": 1}
 

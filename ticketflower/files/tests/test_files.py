@@ -199,27 +199,9 @@ def test_people_see_the_files_of_the_data_they_see(tenant_a: Tenant) -> None:
     assert downloads(tenant_a.ticket_admin, quote, receipt, dropped) == [200, 200, 404]
     other_worker = next(u for u in (tenant_a.worker, tenant_a.admin) if u.pk != worker.pk)
     assert downloads(other_worker, quote, receipt) == [404, 404]
-
-
-def test_a_worker_attaches_their_own_upload_and_may_then_download_the_tickets_files(tenant_a: Tenant) -> None:
-    ticket_type = publish(tenant_a.designer, file_bundle())
-    quote = upload(tenant_a.member, "quote.pdf", PDF)
-    ticket = ticket_submit(
-        ticket_type=ticket_type, submitted_by=tenant_a.member, data={"item": "x", "quote": quote.pk}
-    )
     with company_context(tenant_a.company):
-        task = ticket.workflow_instance.tasks.get()  # type: ignore[union-attr]
-        worker = task.assigned_to
-    assert worker is not None
-    receipt = upload(worker, "receipt.png", PNG)
-
-    task_complete(worker=worker, task=task, output={"approved": True, "receipt": receipt.pk})
-
-    client = Client()
-    client.force_login(worker)
-    assert client.get(f"/files/{quote.pk}/").status_code == 200  # on a ticket of their task
-    with company_context(tenant_a.company):
-        assert set(FileAttachment.objects.values_list("file_id", flat=True)) == {quote.pk, receipt.pk}
+        attached = set(FileAttachment.objects.values_list("file_id", "task_id"))
+    assert attached == {(quote.pk, None), (receipt.pk, task.pk)}
 
 
 def test_orphans_older_than_the_limit_are_removed_with_their_bytes(

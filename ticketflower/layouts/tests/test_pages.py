@@ -1,15 +1,14 @@
 """Pages hand layouts what they may show, take their answers through the same forms, and preview drafts."""
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.http import QueryDict
-from django.test import Client, override_settings
+from django.test import Client
 
-from conftest import Tenant
+from conftest import SANDBOX_ORIGIN, Tenant
 from ticketflower.core.management.commands.serve import sandbox_addrport
 from ticketflower.files.services import file_upload
 from ticketflower.layouts.embed import release_frame
@@ -26,15 +25,7 @@ from ticketflower.runtime.services import ticket_submit
 from ticketflower.runtime.tests.workflows import publish, review_bundle
 from ticketflower.tenancy.context import company_context
 
-pytestmark = pytest.mark.django_db
-
-SANDBOX = "http://localhost:8001"
-
-
-@pytest.fixture(autouse=True)
-def sandbox() -> Iterator[None]:
-    with override_settings(LAYOUT_SANDBOX_ORIGIN=SANDBOX):
-        yield
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("sandbox_origin")]
 
 
 def test_a_layouts_answers_pass_through_the_typed_form() -> None:
@@ -91,7 +82,7 @@ def test_the_submit_page_frames_the_edit_layout_with_its_props(client: Client, t
     page = client.get(f"/submit/{ticket_type.pk}/").content.decode()
 
     module = ticket_type.release.layouts["ticket_types[0].edit_layout"]
-    assert f'data-frame-url="{SANDBOX}/frame/{module}/"' in page
+    assert f'data-frame-url="{SANDBOX_ORIGIN}/frame/{module}/"' in page
     assert 'data-values-input="layout-values"' in page and 'data-upload-url="/files/upload/"' in page
     props = json.loads(page.split('id="layout-props-', 1)[1].split(">", 1)[1].split("</script>", 1)[0])
     assert props["mode"] == "edit"
@@ -148,9 +139,12 @@ def test_a_forged_file_id_shows_no_name_of_a_file_the_viewer_may_not_see(tenant_
         ("", "127.0.0.1:8000", ""),
     ],
 )
-def test_make_run_serves_a_local_sandbox_origin_on_its_port(origin: str, app: str, served: str) -> None:
-    with override_settings(LAYOUT_SANDBOX_ORIGIN=origin):
-        assert sandbox_addrport(app) == served
+def test_make_run_serves_a_local_sandbox_origin_on_its_port(
+    settings: Any, origin: str, app: str, served: str
+) -> None:
+    settings.LAYOUT_SANDBOX_ORIGIN = origin
+
+    assert sandbox_addrport(app) == served
 
 
 def test_a_file_a_layout_leaves_out_is_cleared_and_a_typed_form_keeps_it() -> None:

@@ -280,12 +280,13 @@ def test_a_file_is_uploaded_through_the_layout_and_shown_with_the_ticket(
         tenant = make_tenant("Alpha Florists")
         bundle = layout_bundle(
             ticket_edit='import { Field, Form } from "@ticketflower/kit";\n'
-            'export default () => <Form><Field name="item" /><Field name="quote" /></Form>;\n',
+            'export default () => <Form><Field name="item" /><Field name="price" /><Field name="quote" /></Form>;\n',
             ticket_display='import { Field, Form } from "@ticketflower/kit";\n'
             'export default () => <Form><Field name="item" /><Field name="quote" /></Form>;\n',
         )
         bundle["workflow"]["fields"].append({"name": "quote", "type": "file", "label": "Supplier's quote"})
-        bundle["ticket_types"][0]["fields"].append({"field": "quote"})
+        bundle["workflow"]["fields"].append({"name": "price", "type": "number", "label": "Price"})
+        bundle["ticket_types"][0]["fields"] += [{"field": "quote"}, {"field": "price"}]
         return tenant, publish(tenant.designer, bundle)
 
     tenant, ticket_type = in_db_thread(make)
@@ -294,6 +295,8 @@ def test_a_file_is_uploaded_through_the_layout_and_shown_with_the_ticket(
 
     frame = frame_of(page, "ticket-edit")
     frame.get_by_label("Item").fill("Printer")
+    frame.get_by_label("Price").press_sequentially("1.05")  # typed key by key: "1." stays "1."
+    expect(frame.get_by_label("Price")).to_have_value("1.05")
     pdf = b"%PDF-1.7\n% a quote\n%%EOF\n"
     frame.locator("[data-field=quote] input[type=file]").set_input_files(
         {"name": "quote.pdf", "mimeType": "application/pdf", "buffer": pdf}
@@ -305,7 +308,7 @@ def test_a_file_is_uploaded_through_the_layout_and_shown_with_the_ticket(
 
     ticket = in_db_thread(lambda: TicketInstance.unscoped.get())
     upload = in_db_thread(lambda: FileUpload.unscoped.get())
-    assert ticket.data["quote"] == upload.pk
+    assert (ticket.data["quote"], ticket.data["price"]) == (upload.pk, 1.05)
     assert (upload.filename, upload.file_type, upload.uploaded_by_id) == (
         "quote.pdf",
         "application/pdf",

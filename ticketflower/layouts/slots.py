@@ -84,7 +84,9 @@ def schema_fields(schema: Any, by_name: dict[str, dict[str, Any]]) -> tuple[dict
     """The workflow fields a task's JSON Schema names, required as the schema says."""
     schema = schema if isinstance(schema, dict) else {}
     required = set(schema.get("required") or [])
-    names = [name for name in schema.get("properties") or {} if name in by_name]
+    properties = schema.get("properties") or {}
+    # In the workflow's order: a schema stored as jsonb comes back with its keys sorted.
+    names = [name for name in by_name if name in properties]
     return tuple(_spec(by_name[name], required=name in required) for name in names)
 
 
@@ -118,7 +120,7 @@ def _spec(field: dict[str, Any], *, required: bool | None = None) -> dict[str, A
 def default_source(slot: Slot) -> str:
     """A plain, complete layout for `slot`: every field it covers, in order, under its title."""
     if slot.kind is Kind.WORKFLOW_DISPLAY:
-        return _WORKFLOW_DISPLAY.format(title=_jsx_string(slot.title or "Progress"))
+        return _WORKFLOW_DISPLAY.format(title=_jsx_string("Steps"))
     if not slot.fields:
         body = (
             '        <Text>{"Nothing to fill in."}</Text>'
@@ -149,14 +151,17 @@ export default function Layout() {{
 }}
 """
 
-_WORKFLOW_DISPLAY = """import {{ Section, TaskList }} from "@ticketflower/kit";
+_WORKFLOW_DISPLAY = """import {{ AutoDisplay, Section, Stack, TaskList }} from "@ticketflower/kit";
 
-// Generated: the steps of the ticket so far. Edit it freely.
+// Generated: what the ticket holds so far, and its steps. Edit it freely.
 export default function Layout() {{
   return (
-    <Section title={title}>
-      <TaskList />
-    </Section>
+    <Stack>
+      <AutoDisplay filled />
+      <Section title={title}>
+        <TaskList />
+      </Section>
+    </Stack>
   );
 }}
 """

@@ -265,8 +265,7 @@ class TicketView(LoginRequiredMixin, UnfoldPageMixin, TemplateView):
 def ticket_frames(view: selectors.TicketView, viewer: User) -> dict[str, LayoutFrame | None]:
     """The ticket's display layouts: what was asked, and the workflow's view of the run.
 
-    Both show the submitted answers; the run's own data (tasks' outputs) only to ticket
-    admins, as the rest of the page does.
+    The run's data (tasks' outputs included) only for ticket admins, as the rest of the page.
     """
     ticket = view.ticket
     release = ticket.ticket_type.release
@@ -290,9 +289,7 @@ def ticket_frames(view: selectors.TicketView, viewer: User) -> dict[str, LayoutF
             for t in view.tasks
         ],
     }
-    run_values = run.data if view.internal and run is not None else ticket.data
-    # A submitter's view of the run: the fields their ticket type asked, nothing the workers add.
-    asked = {e.get("field") for e in ticket.ticket_type.spec.get("fields") or [] if "preset" not in e}
+    run_values = run.data if view.internal and run is not None else {}
     return {
         "ticket": release_frame(
             release,
@@ -309,7 +306,9 @@ def ticket_frames(view: selectors.TicketView, viewer: User) -> dict[str, LayoutF
             viewer=viewer,
             key="workflow-display",
             values=run_values,
-            only=None if view.internal else asked,
+            # A submitter sees the steps; their answers are the ticket display's, and what
+            # the workers add is not theirs to see.
+            only=None if view.internal else (),
             context=context,
             fallback="ticket-tasks",
         ),

@@ -96,7 +96,9 @@ def _json_answer(spec: Mapping[str, Any], raw: Any) -> Any:
             return text
         if not math.isfinite(number):
             return text
-        return int(number) if kind is not FieldType.NUMBER or number.is_integer() else number
+        if number.is_integer():
+            return int(number)
+        return number if kind is FieldType.NUMBER else text  # "2.5" as a whole number: shown as typed
     return text
 
 

@@ -88,7 +88,7 @@ def test_every_default_layout_compiles() -> None:
 
 
 def test_defaults_name_the_fields_they_cover_and_quote_titles_safely() -> None:
-    bundle = review_bundle(title='Say "hi" </script> {x}')
+    bundle = review_bundle(ticket_type='Say "hi" </script> {x}')
     by_path = {slot.path: slot for slot in bundle_slots(bundle)}
 
     ticket_edit = by_path["ticket_types[0].edit_layout"]
@@ -99,10 +99,10 @@ def test_defaults_name_the_fields_they_cover_and_quote_titles_safely() -> None:
     assert [f["name"] for f in task_edit.fields] == ["approved"]
     task_display = by_path["workflow.tasks[0].display_layout"]
     assert [f["name"] for f in task_display.fields] == ["item"]
-    workflow = by_path["workflow.display_layout"]
-    source = default_source(workflow)
+    source = default_source(ticket_edit)
     assert r'<Section title={"Say \"hi\" <\/script> {x}"}>' in source
     compile_layout(source)
+    assert "<AutoDisplay filled />" in default_source(by_path["workflow.display_layout"])
 
 
 def documented_layouts() -> list[str]:

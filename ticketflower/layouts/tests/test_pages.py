@@ -17,6 +17,7 @@ from ticketflower.runtime.forms import (
     LAYOUT_VALUES,
     DataForm,
     LayoutValuesInvalid,
+    form_values,
     layout_form_data,
     ticket_form,
 )
@@ -184,7 +185,7 @@ def props_of(page: str, key: str) -> dict[str, Any]:
     return dict(json.loads(body))
 
 
-def test_a_submitter_sees_the_run_through_what_they_asked_and_a_ticket_admin_all_of_it(
+def test_a_submitter_sees_the_runs_steps_and_a_ticket_admin_all_of_its_data(
     client: Client, tenant_a: Tenant
 ) -> None:
     ticket_type = publish(tenant_a.designer, review_bundle())
@@ -195,7 +196,17 @@ def test_a_submitter_sees_the_run_through_what_they_asked_and_a_ticket_admin_all
     client.force_login(tenant_a.ticket_admin)
     theirs = props_of(client.get(f"/my-tickets/{ticket.pk}/").content.decode(), "workflow-display")
 
-    assert [f["name"] for f in mine["fields"]] == ["item", "count"]
-    assert mine["values"] == {"item": "Desk"}
+    assert (mine["fields"], mine["values"]) == ([], {})  # the steps only: answers are the ticket display's
+    assert [t["title"] for t in mine["context"]["tasks"]] == ["Review"]
     assert [f["name"] for f in theirs["fields"]] == ["item", "count", "urgent", "approved", "order_number"]
     assert theirs["values"] == {"item": "Desk", "urgent": False}
+
+
+def test_a_layout_is_shown_back_what_was_typed_when_it_was_not_a_whole_number() -> None:
+    bundle = review_bundle()
+    posted = QueryDict(mutable=True)
+    posted[LAYOUT_VALUES] = json.dumps({"item": "Desk", "count": 2.5})
+    form = ticket_form(bundle["ticket_types"][0], bundle["workflow"]["fields"], data=layout_form_data(posted))
+
+    assert not form.is_valid()
+    assert form_values(form) == {"item": "Desk", "count": "2.5"}

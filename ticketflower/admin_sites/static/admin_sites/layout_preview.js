@@ -14,6 +14,13 @@
     return node;
   }
 
+  function press(button, pressed) {
+    button.setAttribute("aria-pressed", String(pressed));
+    // unfold's stylesheet has no pressed look: an underline and weight say which mode shows.
+    button.style.fontWeight = pressed ? "600" : "";
+    button.style.textDecoration = pressed ? "underline" : "";
+  }
+
   function csrfToken() {
     const input = document.querySelector("input[name=csrfmiddlewaretoken]");
     return input ? input.value : "";
@@ -47,10 +54,10 @@
       for (const [value, label] of [["edit", "Edit"], ["display", "Display"]]) {
         const button = element("button", "rounded-default border border-base-200 px-2 py-0.5 dark:border-base-700", label);
         button.type = "button";
-        button.setAttribute("aria-pressed", String(value === "edit"));
+        press(button, value === "edit");
         button.addEventListener("click", () => {
           mode = value;
-          for (const other of bar.querySelectorAll("button")) other.setAttribute("aria-pressed", String(other === button));
+          for (const other of bar.querySelectorAll("button")) press(other, other === button);
           refresh();
         });
         bar.append(button);

@@ -377,7 +377,8 @@ class LayoutHost {
     // An empty values input tells the server to read the standard form's fields instead.
     if (this.valuesInput) this.valuesInput.value = "";
     this.showFallback();
-    this.element.prepend(failureNotice(FAILURE_NOTICE[this.mode], reason));
+    const notice = this.fallback ? FAILURE_NOTICE[this.mode] : "This layout could not be shown.";
+    this.element.prepend(failureNotice(notice, reason));
   }
 
   private teardown() {

@@ -1,6 +1,6 @@
 // @ticketflower/kit: what layouts import. Everything here renders from the form state the
 // frame runtime provides; nothing talks to the bridge directly.
-import { useContext, useId, type CSSProperties, type ReactNode } from "react";
+import { useContext, useId, useState, type CSSProperties, type ReactNode } from "react";
 import { FormContext, type FieldSpec, type FileInfo, type FormApi, type Values } from "./form-context";
 
 type Children = { children?: ReactNode };
@@ -202,6 +202,13 @@ export function TextArea(props: InputProps) {
 
 export function NumberInput(props: InputProps) {
   const { form, spec, value, setValue, attrs } = useInput(props);
+  // What the person typed, kept as typed: "1." or "1.0" are on their way to 1.05, and feeding
+  // the parsed number back would turn them into "1" mid-word.
+  const [text, setText] = useState(asText(value));
+  const parsed = text === "" ? NaN : Number(text);
+  if (!(Number.isFinite(parsed) ? parsed === value : value === undefined || value === null)) {
+    setText(asText(value)); // the value changed from outside (update, another field's code)
+  }
   if (form.mode === "display") return <Value name={props.name} />;
   const integer = spec?.type === "integer";
   return (
@@ -211,8 +218,9 @@ export function NumberInput(props: InputProps) {
       type="number"
       step={integer ? 1 : "any"}
       inputMode={integer ? "numeric" : "decimal"}
-      value={asText(value)}
+      value={text}
       onChange={(event) => {
+        setText(event.target.value);
         // A half-typed number ("-", "1e") reads as "": leave the key out until it parses.
         const number = event.target.value === "" ? NaN : Number(event.target.value);
         setValue(Number.isFinite(number) ? number : undefined);
@@ -465,11 +473,14 @@ export function AutoForm({ submitLabel }: { submitLabel?: string }) {
   );
 }
 
-export function AutoDisplay() {
-  const { fields } = useFormApi();
+/** Every field's value; `filled` leaves out the fields that have none yet. */
+export function AutoDisplay({ filled = false }: { filled?: boolean }) {
+  const { fields, values } = useFormApi();
+  const shown = filled ? fields.filter((field) => !isEmpty(values[field.name])) : fields;
+  if (!shown.length) return null;
   return (
     <dl className="tf-display">
-      {fields.map((field) => (
+      {shown.map((field) => (
         <div className="tf-display-row" key={field.name} data-field={field.name}>
           <dt>{field.label || field.name}</dt>
           <dd><Value name={field.name} /></dd>
@@ -493,7 +504,9 @@ export function TaskList() {
           <li className="tf-task" key={plain(task.key) || index} data-task={plain(task.key) || undefined}>
             <div className="tf-task-head">
               <span className="tf-task-title">{plain(task.title) || plain(task.key)}</span>
-              {task.status && <Badge tone={statusTone(task.status)}>{plain(task.status_label) || plain(task.status)}</Badge>}
+              {(task.status || task.status_label) && (
+                <Badge tone={statusTone(task.status ?? task.status_label)}>{plain(task.status_label) || plain(task.status)}</Badge>
+              )}
             </div>
             {meta && <div className="tf-task-meta">{meta}</div>}
           </li>
@@ -509,7 +522,7 @@ function plain(value: unknown): string {
 }
 
 function statusTone(status: unknown): Tone {
-  const text = String(status);
+  const text = String(status).toLowerCase().replace(/ /g, "_");
   if (/^(done|completed?|approved|closed|resolved)$/.test(text)) return "success";
   if (/^(rejected|failed|cancell?ed|error)$/.test(text)) return "danger";
   if (/^(waiting|blocked|on_hold|overdue)$/.test(text)) return "warning";
@@ -518,3 +531,7 @@ function statusTone(status: unknown): Tone {
 }
 
 export type { FieldSpec, Values };
+
+function isEmpty(value: unknown): boolean {
+  return value === undefined || value === null || value === "" || (Array.isArray(value) && value.length === 0);
+}

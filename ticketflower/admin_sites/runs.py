@@ -127,10 +127,10 @@ def task_layouts(task: TaskInstance, viewer: User) -> dict[str, LayoutFrame | No
     """A task's input (its display layout) and answer (its edit layout, read-only), for admins."""
     run = task.workflow_instance
     bundle = run.release.frozen_bundle()
+    context = task_context(task)
 
     def shown(name: str, key: str, values: dict[str, Any]) -> LayoutFrame | None:
         path = task_layout_path(bundle, task.task_key, name)
-        context = task_context(task)
         return release_frame(
             run.release, path, viewer=viewer, key=key, values=values, context=context, mode="display"
         )

@@ -12,7 +12,6 @@ from typing import Any, cast
 
 from django import forms
 from django.contrib import admin, messages
-from django.core.files.uploadedfile import UploadedFile
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
@@ -27,8 +26,8 @@ from ticketflower.admin_sites.dashboards import tickets_dashboard
 from ticketflower.admin_sites.design import confirm_page
 from ticketflower.admin_sites.resources import TaskExportResource, TicketExportResource
 from ticketflower.admin_sites.runs import history_rows, labelled, output_form, task_layouts, workflow_fields
-from ticketflower.files.services import file_upload
 from ticketflower.layouts.embed import release_frame
+from ticketflower.portal.display import layout_context, task_line
 from ticketflower.runtime import services as runtime_services
 from ticketflower.runtime.models import (
     ACTIVE_TASK_STATUSES,
@@ -133,30 +132,6 @@ class TicketTypeFilter(admin.AllValuesFieldListFilter):
     title = _("ticket type")
 
 
-def admin_ticket_context(ticket: TicketInstance, run: Any, tasks: list[TaskInstance]) -> dict[str, Any]:
-    """What the workflow's display layout may read about a ticket on the ticket-admin site."""
-    return {
-        "ticket": {
-            "id": ticket.pk,
-            "title": str(ticket),
-            "status": run.status,
-            "status_label": run.get_status_display(),
-            "submitted_at": ticket.created_at.isoformat(),
-        },
-        "tasks": [
-            {
-                "key": task.task_key,
-                "title": task.title,
-                "status": task.status,
-                "status_label": task.get_status_display(),
-                "who": task_who(task),
-                "when": (task.completed_at or task.created_at).isoformat(),
-            }
-            for task in tasks
-        ],
-    }
-
-
 class _TicketAdmin(TenantExportMixin, TenantModelAdmin):
     resource_classes = [TicketExportResource]
     allowed = READ_ONLY
@@ -233,7 +208,15 @@ class _TicketAdmin(TenantExportMixin, TenantModelAdmin):
                     viewer=cast(User, request.user),
                     key="workflow-display",
                     values=run.data,
-                    context=admin_ticket_context(ticket, run, tasks),
+                    context=layout_context(
+                        ticket,
+                        status=run.status,
+                        status_label=run.get_status_display(),
+                        current_step=next(
+                            (t.title for t in reversed(tasks) if t.status in ACTIVE_TASK_STATUSES), ""
+                        ),
+                        tasks=[task_line(task, internal=True) for task in tasks],
+                    ),
                     fallback="ticket-data-rows",
                 ),
                 data_rows=labelled(run.data, workflow_fields(run)),
@@ -530,11 +513,7 @@ class ActiveTaskAdmin(_TaskAdmin):
         ticket = task.workflow_instance.ticket
         posted = request.method == "POST"
         form = output_form(task, request.POST if posted else None, files=request.FILES if posted else None)
-
-        def store(uploaded: UploadedFile[Any]) -> int:
-            return file_upload(user=cast(User, request.user), uploaded=uploaded).pk
-
-        if posted and form.is_valid() and form.store_uploads(store):
+        if posted and form.is_valid() and form.store_uploads(cast(User, request.user)):
             try:
                 runtime_services.task_skip(actor=cast(User, request.user), task=task, output=form.json_data())
             except runtime_services.DataInvalid as exc:

@@ -23,7 +23,6 @@ from ticketflower.accounts.models import User
 from ticketflower.admin_sites.dashboards import worker_dashboard
 from ticketflower.admin_sites.design import confirm_page
 from ticketflower.admin_sites.runs import output_form, output_layout, task_page
-from ticketflower.files.services import file_upload
 from ticketflower.runtime import services
 from ticketflower.runtime.forms import LAYOUT_VALUES, DataForm, posted_form
 from ticketflower.runtime.models import MyTask, PoolTask, TaskInstance, TaskStatus
@@ -157,7 +156,7 @@ class MyTaskAdmin(_TaskListAdmin):
                 messages.error(request, _("Choose Save or Complete."))
                 return self.work_page(request, task, form)
             return HttpResponseRedirect(here)
-        if not form.is_valid() or not form.store_uploads(lambda f: file_upload(user=worker, uploaded=f).pk):
+        if not form.is_valid() or not form.store_uploads(worker):
             return self.work_page(request, task, form)
         try:
             if what == "save":

@@ -24,6 +24,7 @@ from ticketflower.runtime.models import (
     TaskInstance,
     TaskStatus,
     TicketEvent,
+    TicketInstance,
     WorkflowStatus,
 )
 
@@ -165,6 +166,31 @@ class TaskLine:
     when_label: StrOrPromise
     when: datetime.datetime | None
     error: str = ""  # for ticket admins only
+
+
+def layout_context(
+    ticket: TicketInstance, *, status: str, status_label: str, current_step: str, tasks: list[TaskLine]
+) -> dict[str, Any]:
+    """What a ticket's display layouts may read about it (`context` in docs/layouts.md)."""
+    return {
+        "ticket": {
+            "id": ticket.pk,
+            "title": ticket.ticket_type.title,
+            "status": status,
+            "status_label": status_label,
+            "current_step": current_step,
+            "submitted_at": ticket.created_at.isoformat(),
+        },
+        "tasks": [
+            {
+                "title": t.title,
+                "status_label": t.status,
+                "who": t.who,
+                "when": t.when.isoformat() if t.when else "",
+            }
+            for t in tasks
+        ],
+    }
 
 
 def task_line(task: TaskInstance, *, internal: bool) -> TaskLine:

@@ -13,7 +13,6 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied
-from django.core.files.uploadedfile import UploadedFile
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect
 from django.utils.translation import gettext_lazy as _
@@ -23,9 +22,8 @@ from ticketflower.accounts.models import User
 from ticketflower.core.pages import UnfoldPageMixin
 from ticketflower.core.ratelimit import rate_limit_hit
 from ticketflower.definitions.models import ReleaseTicketType
-from ticketflower.files.services import file_upload
 from ticketflower.layouts.embed import LayoutFrame, form_errors, release_frame, ticket_type_layout_path
-from ticketflower.portal import selectors
+from ticketflower.portal import display, selectors
 from ticketflower.portal.forms import TAB_CHOICES, TicketFilterForm, sort_value, styled
 from ticketflower.runtime.forms import LAYOUT_VALUES, DataForm, form_values, posted_form, ticket_form
 from ticketflower.runtime.services import DataInvalid, ticket_submit
@@ -123,7 +121,7 @@ class SubmitFormView(SubmitterPageMixin, UnfoldPageMixin, TemplateView):
         )
         if wait is not None:
             return self.page(ticket_type, form, wait_minutes=max(1, math.ceil(wait / 60)), status=429)
-        if not form.is_valid() or not form.store_uploads(self.store_upload):
+        if not form.is_valid() or not form.store_uploads(self.user):
             return self.page(ticket_type, form)
         try:
             ticket = ticket_submit(ticket_type=ticket_type, submitted_by=self.user, data=form.json_data())
@@ -133,9 +131,6 @@ class SubmitFormView(SubmitterPageMixin, UnfoldPageMixin, TemplateView):
         except PermissionDenied as exc:  # withdrawn or taken away since the form was opened
             raise Http404("No such ticket type.") from exc
         return redirect("portal:submitted", pk=ticket.pk)
-
-    def store_upload(self, uploaded: UploadedFile[Any]) -> int:
-        return file_upload(user=self.user, uploaded=uploaded).pk
 
     def page(
         self,
@@ -270,25 +265,13 @@ def ticket_frames(view: selectors.TicketView, viewer: User) -> dict[str, LayoutF
     ticket = view.ticket
     release = ticket.ticket_type.release
     run = ticket.workflow_instance
-    context = {
-        "ticket": {
-            "id": ticket.pk,
-            "title": ticket.ticket_type.title,
-            "status": view.status,
-            "status_label": view.status_label,
-            "current_step": view.current_step,
-            "submitted_at": ticket.created_at.isoformat(),
-        },
-        "tasks": [
-            {
-                "title": t.title,
-                "status_label": t.status,
-                "who": t.who,
-                "when": t.when.isoformat() if t.when else "",
-            }
-            for t in view.tasks
-        ],
-    }
+    context = display.layout_context(
+        ticket,
+        status=view.status,
+        status_label=view.status_label,
+        current_step=view.current_step,
+        tasks=view.tasks,
+    )
     run_values = run.data if view.internal and run is not None else {}
     return {
         "ticket": release_frame(

@@ -18,7 +18,9 @@ from django.core.files.uploadedfile import UploadedFile
 from django.http import QueryDict
 from django.utils.translation import gettext_lazy as _
 
+from ticketflower.accounts.models import User
 from ticketflower.definitions.fields import FieldType
+from ticketflower.files.services import FileRefused, file_upload
 
 YES_NO = [("true", _("Yes")), ("false", _("No"))]
 # The hidden input a layout's host writes its values into (JSON); absent: the typed form.
@@ -238,13 +240,16 @@ class DataForm(forms.Form):
             answers[name] = _json_value(value)
         return answers
 
-    def store_uploads(self, store: Callable[[UploadedFile[Any]], int]) -> bool:
-        """Replace each new upload by the id `store` gives it; False (with field errors) if refused."""
+    def store_uploads(self, uploader: User) -> bool:
+        """Store each new upload as `uploader`'s and put its id in its place.
+
+        False, with the reason on its field, when the files service refuses one.
+        """
         for name, value in list(self.cleaned_data.items()):
             if isinstance(value, UploadedFile):
                 try:
-                    self.cleaned_data[name] = store(value)
-                except ValueError as exc:  # the files service's FileRefused
+                    self.cleaned_data[name] = file_upload(user=uploader, uploaded=value).pk
+                except FileRefused as exc:
                     self.add_error(name, str(exc))
         return not self.errors
 

@@ -13,6 +13,8 @@ TEST_SETTINGS := DJANGO_SETTINGS_MODULE=config.settings_test
 # The layout runtime and compiler (docs/layouts.md): npm packages from the committed lock file.
 RUNTIME := ticketflower/layouts/runtime
 RUNTIME_BUILT := ticketflower/layouts/static/layouts/frame.js
+# The render check's runtime (docs/layouts.md): build.mjs writes it after frame.js.
+RUNTIME_RENDER := $(RUNTIME)/dist/render.js
 
 .PHONY: help run test lint typecheck migrations-check compose-check pytest chromium layouts db-stop clean
 
@@ -53,7 +55,12 @@ $(RUNTIME)/node_modules/.installed: $(RUNTIME)/package.json $(RUNTIME)/package-l
 $(RUNTIME_BUILT): $(RUNTIME)/node_modules/.installed $(RUNTIME)/build.mjs $(wildcard $(RUNTIME)/src/*)
 	cd $(RUNTIME) && node build.mjs
 
-layouts: $(RUNTIME_BUILT)
+# Only when render.js is missing (a checkout built before it existed): otherwise the build
+# above has just written it, after frame.js.
+$(RUNTIME_RENDER): $(RUNTIME_BUILT)
+	cd $(RUNTIME) && node build.mjs
+
+layouts: $(RUNTIME_BUILT) $(RUNTIME_RENDER)
 
 lint: $(VENV)/.dev-installed
 	$(PY) -m ruff check .
@@ -94,4 +101,4 @@ db-stop: $(VENV)/.runtime-installed
 	$(PY) manage.py db stop
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache $(RUNTIME)/node_modules ticketflower/layouts/static/layouts
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache $(RUNTIME)/node_modules $(RUNTIME)/dist ticketflower/layouts/static/layouts

@@ -158,6 +158,15 @@ def preview_frame(bundle: Mapping[str, Any], path: str, source: str, *, mode: st
         return Preview(None, exc.problems)
     except CompilerMissing as exc:
         return Preview(None, [CompileProblem(str(exc))])
+    props = sample_props(slot, mode)
+    return Preview(LayoutFrame(key="preview", module=module.sha256, title=slot.title, props=props), [])
+
+
+def sample_props(slot: Slot, mode: str = "") -> dict[str, Any]:
+    """The props the layout at `slot` gets in the preview and the render check: made-up values.
+
+    `mode` "edit" or "display" (an edit layout read-only); anything else is the slot's own.
+    """
     context = {
         "ticket": {"id": 1, "title": slot.title, "status": "IN_PROGRESS", "status_label": "In progress"},
         "task": {"key": "sample", "title": slot.title, "status": "IN_PROGRESS"},
@@ -171,11 +180,10 @@ def preview_frame(bundle: Mapping[str, Any], path: str, source: str, *, mode: st
             {"title": "Second step", "status_label": "In progress", "who": "Alex Example", "when": ""},
         ],
     }
-    props = {
+    return {
         "mode": mode if mode in ("edit", "display") else slot.mode,
         "fields": list(slot.fields),
         "values": {spec["name"]: sample_value(spec) for spec in slot.fields},
         "errors": {},
         "context": context,
     }
-    return Preview(LayoutFrame(key="preview", module=module.sha256, title=slot.title, props=props), [])

@@ -4,34 +4,28 @@
 //
 // Nothing here is trusted by the parent: the frame and the layout share one realm, so the
 // host validates every message. The checks below are for reporting errors well, not safety.
-import React, { Component, useSyncExternalStore, type ComponentType, type ReactNode } from "react";
-import * as jsxRuntime from "react/jsx-runtime";
+import { Component, useSyncExternalStore, type ComponentType, type ReactNode } from "react";
 import { createRoot, type Root } from "react-dom/client";
-import * as kit from "./kit";
 import {
   FormContext, type Errors, type FieldSpec, type FileInfo, type FormApi, type LayoutContext, type Mode, type Values,
 } from "./form-context";
+import { layoutModules, unknownModuleError } from "./layout-modules";
+import { asObject, deepFreeze } from "./plain-data";
 
 const MAX_ERROR_LENGTH = 300;
 
 // ---------------------------------------------------------------------------------------
 // Modules for the layout
 
-const modules = new Map<string, unknown>([
-  ["react", React],
-  ["react/jsx-runtime", jsxRuntime],
-  ["@ticketflower/kit", kit],
-]);
-
 (window as any).require = function require(name: string) {
-  if (!modules.has(name)) {
-    const error = new Error(`Layouts may import only react and @ticketflower/kit: "${name}"`);
+  if (!layoutModules.has(name)) {
+    const error = unknownModuleError(name);
     // Reported from here because the browser shows the layout script's own uncaught errors
     // only as "Script error." (the frame's origin is opaque, so every script is cross-origin).
     postError(error);
     throw error;
   }
-  return modules.get(name);
+  return layoutModules.get(name);
 };
 
 // ---------------------------------------------------------------------------------------
@@ -115,18 +109,6 @@ function createStore(initial: FrameState) {
 const store = createStore({
   mode: "edit", fields: [], values: {}, errors: {}, context: {}, uploadedFiles: {}, uploading: {},
 });
-
-function asObject(value: unknown): Record<string, any> {
-  return value && typeof value === "object" && !Array.isArray(value) ? value as Record<string, any> : {};
-}
-
-function deepFreeze<T>(value: T): T {
-  if (value && typeof value === "object" && !Object.isFrozen(value)) {
-    Object.freeze(value);
-    Object.values(value).forEach(deepFreeze);
-  }
-  return value;
-}
 
 // ---------------------------------------------------------------------------------------
 // Actions (also what the layout's onChange/onSubmit and the kit's hooks call)

@@ -71,6 +71,7 @@ INSTALLED_APPS = [
     "ticketflower.api",
     "ticketflower.layouts",
     "ticketflower.files",
+    "ticketflower.assistant",
 ]
 
 MIDDLEWARE = [
@@ -195,6 +196,7 @@ RATE_LIMITS = {
     "file_uploads_per_user": _rate("RATE_LIMIT_FILE_UPLOADS", "120/1h"),
     # The design site's live preview compiles on (debounced) keystrokes.
     "layout_previews_per_user": _rate("RATE_LIMIT_LAYOUT_PREVIEWS", "600/10m"),
+    "assistant_messages_per_user": _rate("RATE_LIMIT_ASSISTANT_MESSAGES", "120/1h"),
 }
 
 # Guardian's anonymous user would be created through the company-scoped user manager
@@ -257,6 +259,19 @@ EXPRESSION_WORKERS = env.int("EXPRESSION_WORKERS", default=2)
 ACTION_RESPONSE_MAX_BYTES = env.int("ACTION_RESPONSE_MAX_BYTES", default=1024 * 1024)
 # Off unless DEBUG (the demo's stand-ins answer on this machine); never turn it on in production.
 ACTIONS_ALLOW_LOOPBACK = env.bool("ACTIONS_ALLOW_LOOPBACK", default=DEBUG)
+
+# The assistant (docs/assistant.md): which generator writes proposals. "outline" (the default)
+# reads a plain-text outline, no AI; "llm" asks an OpenAI-compatible chat-completions endpoint
+# (ASSISTANT_API_BASE, e.g. https://api.openai.com/v1, with ASSISTANT_MODEL and ASSISTANT_API_KEY);
+# or a dotted path to a generator class of your own.
+ASSISTANT_GENERATOR = env.str("ASSISTANT_GENERATOR", default="outline")
+ASSISTANT_API_BASE = env.str("ASSISTANT_API_BASE", default="").rstrip("/")
+ASSISTANT_MODEL = env.str("ASSISTANT_MODEL", default="")
+ASSISTANT_API_KEY = env.str("ASSISTANT_API_KEY", default="")
+# Seconds one request to the endpoint may take, all of it (connecting alone: 1/4 of it).
+ASSISTANT_TIMEOUT = env.float("ASSISTANT_TIMEOUT", default=120.0)
+# Repair rounds after the first answer, each feeding the gate's problems back.
+ASSISTANT_REPAIR_ROUNDS = env.int("ASSISTANT_REPAIR_ROUNDS", default=3)
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = env.str("TIME_ZONE", default="UTC")
@@ -462,6 +477,7 @@ UNFOLD_DESIGN = _site(
         ("Releases", "rocket_launch", "design:definitions_workflowrelease_changelist"),
         ("Tasks", "task", "design:definitions_taskdefinition_changelist"),
         ("Ticket types", "confirmation_number", "design:definitions_ticketdefinition_changelist"),
+        ("Assistant", "auto_awesome", "design:assistant"),
         ("Upload a bundle", "upload", "design:definitions_workflowdefinition_upload"),
         ("Company roles", "groups", "design:tenancy_companyrole_changelist"),
     ],

@@ -25,7 +25,7 @@ from unfold.widgets import (
 )
 
 from ticketflower.accounts.models import User
-from ticketflower.admin_sites import layout_preview
+from ticketflower.admin_sites import assistant, layout_preview
 from ticketflower.admin_sites.dashboards import design_dashboard
 from ticketflower.admin_sites.fields_editor import WorkflowFieldsField
 from ticketflower.admin_sites.resources import TaskResource, TicketTypeResource, WorkflowResource
@@ -68,7 +68,7 @@ class DesignSite(TenantAdminSite):
 
     def get_urls(self) -> list[URLResolver | URLPattern]:
         preview = path("layout-preview/", self.admin_view(layout_preview.preview_view), name="layout_preview")
-        return [preview, *super().get_urls()]
+        return [preview, *assistant.urls(self.admin_view), *super().get_urls()]
 
 
 design_site = DesignSite(name="design")

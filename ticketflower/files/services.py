@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
 
+from django.apps import apps
 from django.conf import settings
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import UploadedFile
@@ -118,7 +119,9 @@ def orphans_remove(*, older_than: timedelta | None = None) -> int:
     right now is left for the next pass.
     """
     cutoff = timezone.now() - (older_than or timedelta(hours=settings.FILE_ORPHAN_HOURS))
-    unattached = ~Exists(FileAttachment.objects.filter(file=OuterRef("pk")))
+    # Attached to no ticket, and no assistant conversation keeps it as a document.
+    documents = apps.get_model("assistant", "Document").objects.filter(file=OuterRef("pk"))
+    unattached = Q(~Exists(FileAttachment.objects.filter(file=OuterRef("pk"))), ~Exists(documents))
     candidates = list(
         FileUpload.objects.filter(unattached, uploaded_at__lt=cutoff).values_list("pk", flat=True)[:1000]
     )

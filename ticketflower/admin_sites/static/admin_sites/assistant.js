@@ -1,0 +1,29 @@
+// The assistant's conversation page: while the assistant writes, show what it has written so
+// far and reload the page once it is done (the proposal's artefacts are drawn by the server).
+(function () {
+  "use strict";
+  const writing = document.querySelector("[data-testid=assistant-writing]");
+  if (!writing) return;
+  const partial = document.querySelector("[data-testid=assistant-partial]");
+  const url = writing.dataset.stateUrl;
+  let delay = 400;
+
+  async function poll() {
+    try {
+      const response = await fetch(url, { headers: { Accept: "application/json" }, credentials: "same-origin" });
+      if (response.ok) {
+        const state = await response.json();
+        if (!state.pending) {
+          window.location.reload();
+          return;
+        }
+        if (partial && typeof state.text === "string") partial.textContent = state.text;
+      }
+    } catch (error) {
+      // Offline for a moment: try again later.
+    }
+    delay = Math.min(delay * 1.3, 3000);
+    window.setTimeout(poll, delay);
+  }
+  window.setTimeout(poll, delay);
+})();

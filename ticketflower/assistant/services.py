@@ -1,0 +1,334 @@
+"""Writes of the assistant: conversations, messages with documents, proposals, and saving one.
+
+A person's message and the job that answers it commit together (`message_post`); the job
+(`proposal_make`) runs the configured generator, passes its proposal through the gate and
+stores it with the assistant's message. Saving (`proposal_save`) writes the workflow's draft
+through the same bundle import as an upload, creating the company roles the proposal names,
+in one transaction; publishing stays a person's act (`publish=True` is that act).
+"""
+
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import reversion
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.uploadedfile import UploadedFile
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from ticketflower.accounts.models import User
+from ticketflower.assistant import jobs
+from ticketflower.assistant.documents import DocumentReaderUnavailable, DocumentRefused, extract_text
+from ticketflower.assistant.gate import gate
+from ticketflower.assistant.generators import generator
+from ticketflower.assistant.generators.base import (
+    ChatMessage,
+    Generator,
+    GeneratorFailed,
+    Proposal,
+    ProposalRequest,
+)
+from ticketflower.assistant.generators.base import (
+    Document as GeneratorDocument,
+)
+from ticketflower.assistant.models import AssistantRevision, Conversation, Document, Message
+from ticketflower.definitions import services as definitions
+from ticketflower.definitions.bundles import workflow_bundle
+from ticketflower.definitions.models import WorkflowDefinition, WorkflowRelease
+from ticketflower.files.services import FileRefused, file_upload
+from ticketflower.tenancy.context import acting_as
+from ticketflower.tenancy.models import CompanyRole
+from ticketflower.tenancy.services import company_role_create
+from ticketflower.tenancy.versions import company_revision
+
+logger = logging.getLogger(__name__)
+
+MAX_MESSAGE_CHARS = 20_000
+MAX_DOCUMENTS_PER_MESSAGE = 5
+STREAM_SAVE_SECONDS = 0.5  # how often a streamed reply's text so far is written for the page
+
+
+class MessageRefused(ValueError):
+    """A message that is not taken; the text says why, for the person."""
+
+
+def conversation_start(
+    *, actor: User, title: str = "", workflow: WorkflowDefinition | None = None
+) -> Conversation:
+    definitions.require_designer(actor)
+    if workflow is not None:
+        definitions.require_edit_right(actor, workflow)
+    with acting_as(actor):
+        conversation: Conversation = Conversation.objects.create(
+            title=(title.strip() or (workflow.title if workflow else _("New conversation")))[:200],
+            workflow=workflow,
+            created_by=actor,
+        )
+        return conversation
+
+
+@transaction.atomic
+def message_post(
+    *,
+    actor: User,
+    conversation: Conversation,
+    text: str,
+    uploads: list[UploadedFile[Any]] = (),  # type: ignore[assignment]
+) -> Message:
+    """The person's message, its documents, and the job that answers it: all or nothing."""
+    definitions.require_designer(actor)
+    text = text.strip()
+    if not text and not uploads:
+        raise MessageRefused(_("Write a message or add a document."))
+    if len(text) > MAX_MESSAGE_CHARS:
+        raise MessageRefused(_("A message may be at most %(n)d characters.") % {"n": MAX_MESSAGE_CHARS})
+    if len(uploads) > MAX_DOCUMENTS_PER_MESSAGE:
+        raise MessageRefused(_("At most %(n)d documents per message.") % {"n": MAX_DOCUMENTS_PER_MESSAGE})
+    with acting_as(actor):
+        locked = Conversation.objects.select_for_update().get(pk=conversation.pk)
+        if locked.messages.filter(status=Message.Status.PENDING).exists():
+            raise MessageRefused(_("The assistant is still answering your last message: wait for it."))
+        # Read every document before anything is stored: a refused one changes nothing.
+        texts = []
+        for upload in uploads:
+            try:
+                texts.append(extract_text(upload.name or "document", upload.read()))
+            except (DocumentRefused, DocumentReaderUnavailable) as exc:
+                raise MessageRefused(str(exc)) from exc
+            upload.seek(0)
+        message: Message = Message.objects.create(
+            conversation=locked, role=Message.Role.USER, text=text, created_by=actor
+        )
+        for upload, extracted in zip(uploads, texts, strict=True):
+            try:
+                stored = file_upload(user=actor, uploaded=upload)
+            except FileRefused as exc:
+                raise MessageRefused(str(exc)) from exc
+            Document.objects.create(
+                conversation=locked, message=message, file=stored, name=stored.filename, text=extracted
+            )
+        answer = Message.objects.create(
+            conversation=locked, role=Message.Role.ASSISTANT, status=Message.Status.PENDING, generator=""
+        )
+        locked.save(update_fields=["updated_at"])
+        jobs.defer_reply(answer)
+    return message
+
+
+def proposal_make(message_id: int, *, chosen: Generator | None = None) -> Message | None:
+    """Answer a pending assistant message: generate, gate, store. Runs in the company's context.
+
+    Idempotent: a message no longer pending (answered, or a duplicate job) is left alone.
+    """
+    message = (
+        Message.objects.filter(pk=message_id, status=Message.Status.PENDING)
+        .select_related("conversation")
+        .first()
+    )
+    if message is None:
+        return None
+    conversation = message.conversation
+    request = proposal_request(conversation)
+    maker = chosen or generator()
+    message.generator = maker.name
+    last_save = 0.0
+
+    def on_text(text: str) -> None:
+        nonlocal last_save
+        if time.monotonic() - last_save >= STREAM_SAVE_SECONDS:
+            last_save = time.monotonic()
+            Message.objects.filter(pk=message.pk, status=Message.Status.PENDING).update(
+                text=text[: MAX_MESSAGE_CHARS * 5]
+            )
+
+    try:
+        proposal = maker.propose(
+            request, check=lambda bundle: gate(bundle, roles=request.roles).lines(), on_text=on_text
+        )
+    except GeneratorFailed as exc:
+        return _failed(message, str(exc))
+    except Exception:  # a generator's bug must not leave the page waiting forever
+        logger.exception("The %s generator failed on message %s.", maker.name, message.pk)
+        return _failed(message, _("The assistant failed unexpectedly; the error was logged. Try again."))
+    stored = proposal_record(proposal, roles=request.roles, generator_name=maker.name)
+    with transaction.atomic():
+        current: Message = Message.objects.select_for_update().get(pk=message.pk)
+        if current.status != Message.Status.PENDING:
+            return current
+        current.text = proposal.reply
+        current.status = Message.Status.DONE
+        current.generator = maker.name
+        current.usage = proposal.usage.as_dict()
+        current.proposal = stored
+        current.save()
+        Conversation.objects.filter(pk=conversation.pk).update(proposal=stored)
+    return current
+
+
+def _failed(message: Message, reason: str) -> Message:
+    Message.objects.filter(pk=message.pk, status=Message.Status.PENDING).update(
+        status=Message.Status.FAILED, text=reason, generator=message.generator
+    )
+    message.refresh_from_db()
+    return message
+
+
+def proposal_request(conversation: Conversation) -> ProposalRequest:
+    """What a generator is given: the thread so far, its documents, the roles and the draft."""
+    messages = [
+        ChatMessage(role=m.role, text=m.text)  # type: ignore[arg-type]
+        for m in conversation.messages.filter(status=Message.Status.DONE).order_by("created_at", "id")
+    ]
+    documents = [
+        GeneratorDocument(name=d.name, text=d.text, file_id=d.file_id) for d in conversation.documents.all()
+    ]
+    draft = conversation.proposal.get("bundle") or None
+    if draft is None and conversation.workflow is not None:
+        draft = workflow_bundle(conversation.workflow)
+    roles = list(CompanyRole.objects.order_by("name").values_list("name", flat=True))
+    return ProposalRequest(messages=messages, documents=documents, roles=roles, draft=draft)
+
+
+def proposal_record(proposal: Proposal, *, roles: list[str], generator_name: str) -> dict[str, Any]:
+    """A proposal as stored: what the generator made, and what the gate says of it."""
+    report = gate(proposal.bundle, roles=roles)
+    return {
+        "bundle": proposal.bundle,
+        "reply": proposal.reply,
+        "questions": proposal.questions,
+        "problems": report.lines(),
+        "new_roles": report.new_roles,
+        "generator": generator_name,
+    }
+
+
+# --- saving ----------------------------------------------------------------------------------
+
+
+@dataclass
+class SaveResult:
+    problems: list[str] = field(default_factory=list)
+    workflow: WorkflowDefinition | None = None
+    version: int | None = None
+    created_roles: list[str] = field(default_factory=list)
+    release: WorkflowRelease | None = None
+    message: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+class _Undo(Exception):
+    pass
+
+
+def proposal_save(
+    *, actor: User, conversation: Conversation, bundle: dict[str, Any] | None = None, publish: bool = False
+) -> SaveResult:
+    """Write the proposal as the workflow's draft (and publish it): all of it, or nothing.
+
+    The gate runs again: company roles and other workflows may have changed since the
+    proposal was made. The draft revision is marked as the assistant's (AssistantRevision)
+    and attributed to `actor`.
+    """
+    definitions.require_designer(actor)
+    bundle = bundle if bundle is not None else conversation.proposal.get("bundle")
+    if not bundle:
+        return SaveResult(problems=[_("There is no proposal to save yet.")])
+    result = SaveResult()
+    with acting_as(actor):
+        report = gate(bundle, roles=list(CompanyRole.objects.values_list("name", flat=True)))
+        if report.problems:
+            return SaveResult(problems=report.lines(), message=_("Not saved: the proposal has problems."))
+        try:
+            with transaction.atomic():
+                _save(actor, conversation, bundle, report.new_roles, publish, result)
+                if result.problems:
+                    raise _Undo
+        except _Undo:
+            result.workflow, result.version, result.release, result.created_roles = None, None, None, []
+    return result
+
+
+def _save(
+    actor: User,
+    conversation: Conversation,
+    bundle: dict[str, Any],
+    new_roles: list[str],
+    publish: bool,
+    result: SaveResult,
+) -> None:
+    for name in new_roles:
+        try:
+            company_role_create(actor=actor, name=name, description=_("Created by the assistant."))
+        except PermissionDenied:
+            result.problems.append(
+                _("Saving creates the company role “%(name)s”, and only a company admin may create roles.")
+                % {"name": name}
+            )
+            return
+        except ValidationError as exc:
+            result.problems.append(
+                _("The role “%(name)s” cannot be created: %(why)s")
+                % {"name": name, "why": "; ".join(exc.messages)}
+            )
+            return
+        result.created_roles.append(name)
+    into = conversation.workflow
+    comment = _("Written by the assistant (conversation “%(title)s”)") % {"title": conversation.title}
+    with company_revision(user=actor, comment=comment):
+        reversion.add_meta(AssistantRevision, conversation=conversation)
+        imported = definitions.bundle_import(actor=actor, bundle=bundle, into=into, comment=comment)
+    if not imported.ok or imported.workflow is None or imported.state is None:
+        result.problems += [str(p) for p in imported.problems]
+        return
+    result.workflow, result.version = imported.workflow, imported.state.version
+    Conversation.objects.filter(pk=conversation.pk).update(
+        workflow=imported.workflow, saved_version=result.version
+    )
+    conversation.workflow, conversation.saved_version = imported.workflow, result.version
+    result.message = _("Saved as draft version %(n)d of “%(title)s”.") % {
+        "n": result.version,
+        "title": imported.workflow.title,
+    }
+    if publish:
+        published = definitions.workflow_publish(actor=actor, workflow=imported.workflow, note=comment)
+        if not published.ok:
+            result.problems += [str(p) for p in published.problems] or [published.message]
+            return
+        result.release = published.release
+        result.message = published.message
+
+
+def conversation_record(
+    *,
+    actor: User,
+    title: str,
+    text: str,
+    proposal: dict[str, Any],
+    usage: dict[str, Any],
+    workflow: WorkflowDefinition | None = None,
+) -> Conversation:
+    """A conversation made outside the chat page (`manage.py assistant propose --save`): the
+    outline as the person's message and the proposal as the answer, so the draft's history
+    leads back to what it was made from."""
+    with transaction.atomic():
+        conversation = conversation_start(actor=actor, title=title, workflow=workflow)
+        with acting_as(actor):
+            Message.objects.create(
+                conversation=conversation, role=Message.Role.USER, text=text, created_by=actor
+            )
+            Message.objects.create(
+                conversation=conversation,
+                role=Message.Role.ASSISTANT,
+                text=proposal["reply"],
+                generator=proposal["generator"],
+                usage=usage,
+                proposal=proposal,
+            )
+            conversation.proposal = proposal
+            conversation.save(update_fields=["proposal"])
+    return conversation

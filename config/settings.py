@@ -4,6 +4,7 @@
 without a real SECRET_KEY and ALLOWED_HOSTS.
 """
 
+import os
 import re
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -302,7 +303,10 @@ FILE_UPLOAD_HANDLERS = [
 IMPORT_MAX_FILE_BYTES = env.int("IMPORT_MAX_FILE_BYTES", default=5 * 1024 * 1024)
 # Exports write formula-like cells inert themselves (ticketflower/tenancy/formats.py);
 # import-export's IMPORT_EXPORT_ESCAPE_FORMULAE_ON_EXPORT only drops one "=", so it stays off.
-# XLSX imports are parsed with defusedxml (openpyxl uses it when installed).
+# XLSX imports are parsed with defusedxml (openpyxl uses it when installed). lxml is installed too
+# (python-docx needs it) and openpyxl would prefer it for most parts; this keeps it on defusedxml.
+# Read when openpyxl is first imported, which is after the settings in every entry point.
+os.environ.setdefault("OPENPYXL_LXML", "False")
 
 SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"

@@ -70,6 +70,10 @@ MUST_ACCEPT = {
     "company:tenancy_companyrole_change",
     "company:tenancy_companyrole_import → company:tenancy_companyrole_process_import",
     "portal:submit_type",
+    "design:assistant",
+    "design:assistant_conversation",
+    "design:assistant_save",
+    "design:assistant_publish",
 }
 MIN_ACCEPTED = 45  # measured: 51
 

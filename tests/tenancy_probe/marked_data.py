@@ -28,6 +28,7 @@ from reversion.models import Version
 from conftest import Tenant
 from tests.factories import load_bundle, make_ticket
 from ticketflower.accounts.services import api_token_create
+from ticketflower.assistant.models import Conversation, Document, Message
 from ticketflower.definitions.models import WorkflowDefinition
 from ticketflower.definitions.services import bundle_import, release_rollback, workflow_publish
 from ticketflower.files.models import FileUpload
@@ -175,7 +176,55 @@ def make_work(tenant: Tenant, *, marker: str | None = None) -> WorkflowDefinitio
             file_type=f"application/{name('pdf')}",
             uploaded_by=tenant.member,
         )
+        _talk_to_the_assistant(tenant, workflow, bundle, text, name)
     return workflow
+
+
+def _talk_to_the_assistant(
+    tenant: Tenant, workflow: WorkflowDefinition, bundle: dict[str, Any], text: Any, name: Any
+) -> None:
+    """A conversation with the assistant: a document, an answer, and its proposal."""
+    proposal = {
+        "bundle": bundle,
+        "reply": text("here is your workflow"),
+        "questions": [text("who approves?")],
+        "problems": [],  # none: the page offers "Save as draft"
+        "new_roles": [text("Washer")],
+        "generator": name("outline"),
+    }
+    conversation = Conversation.objects.create(
+        title=text("equipment talk"),
+        workflow=workflow,
+        created_by=tenant.designer,
+        proposal=proposal,
+        saved_version=WorkflowDefinition.objects.get(pk=workflow.pk).version,  # saved: "Publish" shows too
+    )
+    question = Message.objects.create(
+        conversation=conversation,
+        role=Message.Role.USER,
+        text=text("we order laptops"),
+        created_by=tenant.designer,
+    )
+    Message.objects.create(
+        conversation=conversation,
+        role=Message.Role.ASSISTANT,
+        text=proposal["reply"],
+        generator=name("outline"),
+        proposal=proposal,
+    )
+    stored = FileUpload.objects.create(
+        filename=f"{name('process')}.md",
+        ext_key=f"uploads/{name('process')}",
+        file_type=f"text/{name('markdown')}",
+        uploaded_by=tenant.designer,
+    )
+    Document.objects.create(
+        conversation=conversation,
+        message=question,
+        file=stored,
+        name=text("process.md"),
+        text=text("our process"),
+    )
 
 
 def _name_people(tenant: Tenant, text: Any) -> None:

@@ -226,6 +226,13 @@ class FormReplay:
                 if ".csv" in response.get("Content-Disposition", ""):
                     upload = Upload("export.csv", response.content.decode())
                     return {file_input.name: [upload], "format": [choice]}
+        if name in ("design:assistant", "design:assistant_conversation"):
+            # A document for the assistant: valid YAML too, so B's names can be swapped into it.
+            return {
+                file_input.name: [
+                    Upload("process.md", "title: Laundry pickup\nsteps: [Driver picks it up]\n")
+                ]
+            }
         if name.endswith("workflowdefinition_upload"):
             workflow = self.own_rows[WorkflowDefinition][0]
             download = reverse("design:definitions_workflowdefinition_download", args=[workflow])

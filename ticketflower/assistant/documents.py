@@ -29,13 +29,14 @@ from ticketflower.assistant.documents_child import MAX_ROWS, MAX_ZIP_BYTES, MAX_
 
 logger = logging.getLogger(__name__)
 
+# Extension (without its dot) -> what people call such a file.
 ACCEPTED: dict[str, str] = {
-    ".txt": "Text",
-    ".md": "Markdown",
-    ".docx": "Word document",
-    ".pdf": "PDF",
-    ".csv": "CSV",
-    ".xlsx": "Excel workbook",
+    "txt": "Text",
+    "md": "Markdown",
+    "docx": "Word document",
+    "pdf": "PDF",
+    "csv": "CSV",
+    "xlsx": "Excel workbook",
 }
 MAX_BYTES = 5 * 1024 * 1024
 MAX_CHARS = 200_000
@@ -48,12 +49,12 @@ CHILDREN = 2  # per process: a burst of uploads must not start a child per threa
 CHILD = Path(__file__).with_name("documents_child.py")
 
 _NOT_VALID = {
-    ".txt": "it is not a text file",
-    ".md": "it is not a text file",
-    ".csv": "it is not a valid CSV file",
-    ".docx": "it is not a valid Word document (docx)",
-    ".pdf": "it is not a valid PDF",
-    ".xlsx": "it is not a valid Excel workbook (xlsx)",
+    "txt": "it is not a text file",
+    "md": "it is not a text file",
+    "csv": "it is not a valid CSV file",
+    "docx": "it is not a valid Word document (docx)",
+    "pdf": "it is not a valid PDF",
+    "xlsx": "it is not a valid Excel workbook (xlsx)",
 }
 _ZIP = b"PK\x03\x04"
 # Password-protected docx and xlsx files are not zips but OLE compound files (as are the older
@@ -79,7 +80,7 @@ def extract_text(name: str, data: bytes) -> str:
     label = _label(name)
     extension = _extension(name)
     if extension not in ACCEPTED:
-        kinds = [key.removeprefix(".") for key in ACCEPTED]
+        kinds = list(ACCEPTED)
         raise DocumentRefused(f"Only {', '.join(kinds[:-1])} and {kinds[-1]} files can be read.")
     if len(data) > MAX_BYTES:
         raise DocumentRefused(f"{label} is larger than {MAX_BYTES // (1024 * 1024)} MB.")
@@ -87,13 +88,13 @@ def extract_text(name: str, data: bytes) -> str:
         raise DocumentRefused(f"{label} is empty.")
     not_valid = DocumentRefused(f"{label} could not be read: {_NOT_VALID[extension]}.")
     cut = False
-    if extension in (".txt", ".md"):
+    if extension in ("txt", "md"):
         text = _decode(data)
         if text is None:
             raise not_valid
-    elif extension == ".csv":
+    elif extension == "csv":
         text = _read_csv(data, not_valid=not_valid)
-    elif extension == ".pdf":
+    elif extension == "pdf":
         # Readers accept a little junk before the header; pypdf does too.
         if b"%PDF-" not in data[:1024]:
             raise not_valid
@@ -103,7 +104,7 @@ def extract_text(name: str, data: bytes) -> str:
             raise DocumentRefused(f"{label} is password-protected.")
         if not data.startswith(_ZIP):
             raise not_valid
-        text, cut = _read_in_child(extension.removeprefix("."), data, label=label, not_valid=not_valid)
+        text, cut = _read_in_child(extension, data, label=label, not_valid=not_valid)
     text = _tidy(text)
     if not text:
         raise DocumentRefused(f"{label} has no text that can be read.")
@@ -119,7 +120,7 @@ def _label(name: str) -> str:
 def _extension(name: str) -> str:
     base = name.replace("\\", "/").rsplit("/", 1)[-1]
     _stem, dot, suffix = base.rpartition(".")
-    return f".{suffix.strip().lower()}" if dot else ""
+    return suffix.strip().lower() if dot else ""
 
 
 def _decode(data: bytes) -> str | None:
@@ -169,14 +170,18 @@ def _read_in_child(kind: str, data: bytes, *, label: str, not_valid: DocumentRef
             input=data,
             capture_output=True,
             timeout=TIME_LIMIT,
-            env={},
+            env={"OPENPYXL_LXML": "False"},  # no secrets; openpyxl on defusedxml, as in config/settings.py
             check=False,
         )
     except subprocess.TimeoutExpired:  # run() has killed the child
         raise DocumentRefused(f"{label} took too long to read.") from None
     finally:
         _SLOTS.release()
-    if not completed.stdout:
+    try:
+        reply = json.loads(completed.stdout) if completed.returncode == 0 else None
+    except ValueError:
+        reply = None
+    if not isinstance(reply, dict):
         if completed.returncode in (-signal.SIGXCPU, -signal.SIGKILL):  # the CPU limit
             raise DocumentRefused(f"{label} took too long to read.")
         # A parser crashed (in C code, say): the file's doing, but worth a look.
@@ -187,7 +192,6 @@ def _read_in_child(kind: str, data: bytes, *, label: str, not_valid: DocumentRef
             completed.stderr[-2000:].decode(errors="replace"),
         )
         raise not_valid
-    reply = json.loads(completed.stdout)
     if "fault" in reply:
         raise DocumentReaderUnavailable(f"The document reader cannot read {kind} files: {reply['fault']}")
     reason = reply.get("refused")

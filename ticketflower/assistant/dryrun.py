@@ -34,7 +34,19 @@ def dry_run_problems(bundle: dict[str, Any]) -> list[Problem]:
     transitions = workflow.get("transitions") or []
     if not tasks:
         return []
-    variants = list(_variants(workflow))
+    fields = {f["name"]: f for f in workflow.get("fields") or []}
+    # Always there: what every ticket type makes the submitter fill in.
+    submitted = set.intersection(
+        *(
+            {
+                e["field"]
+                for e in t.get("fields") or []
+                if fields.get(e["field"], {}).get("required") or "preset" in e
+            }
+            for t in bundle.get("ticket_types") or []
+        ),
+        set(fields),
+    )
     memo: dict[tuple[str, str], bool] = {}
 
     def holds(expression: str, context: dict[str, Any]) -> bool:
@@ -49,7 +61,10 @@ def dry_run_problems(bundle: dict[str, Any]) -> list[Problem]:
     for key in [None, *(t["key"] for t in tasks)]:
         if key is not None and not any(t["from"] == key for t in transitions):
             continue  # the workflow ends after it
-        for described, data in variants:
+        spec = next((t for t in tasks if t["key"] == key), {})
+        # ... and, after a task, what its output schema requires it to record.
+        present = submitted | set((spec.get("output_schema") or {}).get("required") or [])
+        for described, data in _variants(workflow, present):
             try:
                 if key is None:
                     step = engine.Step("task", task=engine.first_task(bundle, data, holds=holds))
@@ -96,8 +111,9 @@ def _reached(taken: set[tuple[str | None, str]]) -> set[str]:
     return reached
 
 
-def _variants(workflow: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
-    """The sample data, then one field changed at a time to every value the conditions name."""
+def _variants(workflow: dict[str, Any], present: set[str]) -> Iterator[tuple[str, dict[str, Any]]]:
+    """The sample data, then one field changed at a time to every value the conditions name, or
+    left empty (unless it is `present` for sure)."""
     fields = {f["name"]: f for f in workflow.get("fields") or []}
     base = {name: sample_value(spec) for name, spec in fields.items()}
     yield "with sample values", base
@@ -134,7 +150,7 @@ def _variants(workflow: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
                 return
             count += 1
             yield f"when {name} is {json.dumps(value)}", {**base, name: value}
-        if count < MAX_VARIANTS and not fields[name].get("required"):
+        if count < MAX_VARIANTS and name not in present:
             count += 1
             yield f"when {name} has no value", {k: v for k, v in base.items() if k != name}
 

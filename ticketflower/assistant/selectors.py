@@ -19,6 +19,15 @@ FIELD_TYPE_LABELS = {
 }  # fmt: skip
 
 
+LAYOUT_ORDER = [
+    Kind.TICKET_EDIT,
+    Kind.TICKET_DISPLAY,
+    Kind.TASK_EDIT,
+    Kind.WORKFLOW_DISPLAY,
+    Kind.TASK_DISPLAY,
+]
+
+
 def conversations() -> QuerySet[Conversation]:
     return Conversation.objects.select_related("workflow", "created_by").defer("proposal")
 
@@ -76,9 +85,9 @@ def proposal_view(conversation: Conversation) -> ProposalView | None:
         for f in workflow.get("fields") or []
     ]
     layouts = []
-    for slot in bundle_slots(bundle):
-        if slot.kind is Kind.TASK_DISPLAY:
-            continue  # what a task reads is shown by the forms that wrote it
+    shown = [slot for slot in bundle_slots(bundle) if slot.kind is not Kind.TASK_DISPLAY]
+    # The submit form first: what a person checks first; what a task reads shows in the forms that wrote it.
+    for slot in sorted(shown, key=lambda slot: LAYOUT_ORDER.index(slot.kind)):
         label = {
             Kind.TICKET_EDIT: "Submit form: {}",
             Kind.TICKET_DISPLAY: "Ticket page: {}",

@@ -103,7 +103,7 @@ def refusal(name: str, data: bytes) -> str:
 
 
 def test_accepted_lists_every_type_with_its_extension() -> None:
-    assert list(documents.ACCEPTED) == [".txt", ".md", ".docx", ".pdf", ".csv", ".xlsx"]
+    assert list(documents.ACCEPTED) == ["txt", "md", "docx", "pdf", "csv", "xlsx"]
 
 
 def test_text_file_is_read_as_utf8_without_its_bom() -> None:
@@ -404,3 +404,14 @@ def test_missing_library_is_an_installation_fault(monkeypatch: pytest.MonkeyPatc
     use_child_reader(monkeypatch, tmp_path, "child.LIBRARIES['pdf'] = 'no_such_pdf_library'\nreader = None")
     with pytest.raises(DocumentReaderUnavailable):
         extract_text("any.pdf", make_pdf("x"))
+
+
+# --- the rest of the project -------------------------------------------------------------------
+
+
+def test_openpyxl_stays_on_defusedxml_although_lxml_is_installed() -> None:
+    # python-docx brings lxml, which openpyxl would otherwise use instead (config/settings.py).
+    import openpyxl
+
+    assert openpyxl.LXML is False
+    assert openpyxl.DEFUSEDXML is True

@@ -140,3 +140,14 @@ def test_an_invalid_shape_is_reported_without_rendering_or_a_dry_run() -> None:
 def test_new_roles_are_compared_whatever_their_case() -> None:
     assert bundle_new_roles(BUNDLE, ["BOSS"]) == ["Staff"]
     assert bundle_new_roles(BUNDLE, ["boss", "staff"]) == []
+
+
+def test_a_field_the_task_must_record_is_never_tried_empty() -> None:
+    bundle = with_transitions(
+        {"from": "approve", "to": "big", "condition": "data.approved"},
+        {"from": "approve", "to": "small", "condition": "", "priority": 1},
+    )
+    bundle["workflow"]["tasks"][0]["output_schema"]["required"] = ["approved"]
+    bundle["workflow"]["transitions"].append({"from": "big", "to": "rush"})
+
+    assert gate(bundle, roles=["boss", "staff"]).problems == []

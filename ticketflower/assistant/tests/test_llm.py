@@ -147,7 +147,7 @@ def test_the_system_prompt_carries_the_docs_roles_draft_documents_and_conversati
     assert "# The workflow bundle format" in system  # docs/bundle-format.md
     assert "# Layouts: React components that run in a sandbox" in system  # docs/layouts.md
     assert "@ticketflower/kit" in system
-    assert "worker_role may name a role the company does not have yet" in system
+    assert "worker_role and a ticket type's allowed_roles may name roles the company does not have" in system
     assert json.dumps(request.draft, ensure_ascii=False) in system
     assert "## Document: price-list.txt\n\nWash and fold: 2 EUR per kilo." in system
     assert "cut" not in system.split("# Documents the person uploaded")[1]

@@ -6,7 +6,8 @@
   if (!writing) return;
   const partial = document.querySelector("[data-testid=assistant-partial]");
   const url = writing.dataset.stateUrl;
-  let delay = 400;
+  const started = Date.now();
+  let delay = 300;
 
   async function poll() {
     try {
@@ -22,7 +23,9 @@
     } catch (error) {
       // Offline for a moment: try again later.
     }
-    delay = Math.min(delay * 1.3, 3000);
+    // Every 0.3 s while an answer is usually coming (the outline generator: about a second), then
+    // slower for a language model's long answers.
+    if (Date.now() - started > 10000) delay = Math.min(delay * 1.3, 3000);
     window.setTimeout(poll, delay);
   }
   window.setTimeout(poll, delay);

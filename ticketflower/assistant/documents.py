@@ -5,10 +5,11 @@ Security: nothing a user uploads may stall or exhaust the process that reads it.
   ACCEPTED, or when its first bytes do not fit the extension (a .pdf must start with %PDF-, a
   .docx or .xlsx must be a zip, a .txt must not be binary).
 - txt, md and csv are read here: decoding and the csv module are linear in the file's size.
-- docx, xlsx and pdf are read by a child process (documents_child.py) with an empty environment,
-  at most MEMORY_MB of address space and CPU_SECONDS of CPU, and killed after TIME_LIMIT seconds
-  of wall-clock time; at most CHILDREN per process run at once. The child checks a zip's directory
-  (entries, unpacked size) before a library opens it, and caps rows, cells, sheets and pages.
+- docx, xlsx and pdf are read by a child process (documents_child.py) whose environment holds no
+  secrets, with at most MEMORY_MB of address space and CPU_SECONDS of CPU, killed after TIME_LIMIT
+  seconds of wall-clock time; at most CHILDREN per process run at once. The child checks a zip's
+  directory (entries, unpacked size) before a library opens it, and caps rows, cells, sheets and
+  pages.
 - The text is at most MAX_CHARS characters; a longer one is cut, with a line that says so.
 Every refusal is a DocumentRefused whose message can be shown to the person as is.
 """
@@ -113,8 +114,8 @@ def extract_text(name: str, data: bytes) -> str:
 
 def _label(name: str) -> str:
     """The file's name for messages: without folders or control characters, not too long."""
-    base = _CONTROL.sub("", name.replace("\\", "/").rsplit("/", 1)[-1]).strip() or "The file"
-    return f"“{base if len(base) <= 80 else base[:79] + '…'}”"
+    base = _CONTROL.sub("", name.replace("\\", "/").rsplit("/", 1)[-1]).strip()
+    return f"“{base if len(base) <= 80 else base[:79] + '…'}”" if base else "The file"
 
 
 def _extension(name: str) -> str:

@@ -1,10 +1,10 @@
 """The document reader child: the text of one uploaded docx, xlsx or pdf, for documents.py.
 
 Started as `python -I documents_child.py KIND SECONDS MEGABYTES MAX_CHARS` (KIND is "docx",
-"xlsx" or "pdf") with an empty environment; the file's bytes arrive on stdin. It imports nothing
-of TicketFlower or Django and holds no secrets. Before reading the file it limits itself: address
-space (MEGABYTES), CPU time (SECONDS; the parent's wall-clock deadline is the other limit) and no
-core files. So a file made to loop a parser or fill the memory costs one short-lived process.
+"xlsx" or "pdf"); the file's bytes arrive on stdin. It imports nothing of TicketFlower or Django,
+and its environment holds no secrets (only OPENPYXL_LXML). Before reading the file it limits
+itself: address space (MEGABYTES), CPU time (SECONDS; the parent's wall-clock deadline is the other
+limit) and no core files. So a file made to loop a parser or fill the memory costs one short-lived process.
 
 It writes one JSON object to stdout and exits:
     {"text": str, "cut": bool}     at most MAX_CHARS characters; "cut" when there was more
@@ -79,7 +79,7 @@ def answer(kind: str, data: bytes, *, max_chars: int) -> dict[str, Any]:
 
 
 def _reply(reply: dict[str, Any]) -> None:
-    sys.stdout.buffer.write(json.dumps(reply).encode())  # ASCII: the empty environment has no locale
+    sys.stdout.buffer.write(json.dumps(reply).encode())  # ASCII: the environment sets no locale
     sys.stdout.buffer.flush()
 
 

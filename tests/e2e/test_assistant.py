@@ -65,7 +65,7 @@ def test_a_new_company_goes_from_an_outline_to_a_ticket_worked_on(
 
         # The proposal: its diagram, its fields, and the submit form live with sample values.
         expect(page.get_by_test_id("workflow-graph")).to_be_visible(timeout=30_000)
-        print(f"outline to rendered proposal: {time.monotonic() - started:.2f} s")  # noqa: T201
+        print(f"outline to rendered proposal: {time.monotonic() - started:.2f} s")
         expect(page.get_by_test_id("workflow-graph")).to_contain_text("Driver picks up the laundry")
         expect(page.get_by_test_id("proposal-fields")).to_contain_text("Photo of stains")
         form = ready_frame(page.get_by_test_id("proposal-layout").first)

@@ -61,7 +61,7 @@ def dry_run_problems(bundle: dict[str, Any]) -> list[Problem]:
     for key in [None, *(t["key"] for t in tasks)]:
         if key is not None and not any(t["from"] == key for t in transitions):
             continue  # the workflow ends after it
-        spec = next((t for t in tasks if t["key"] == key), {})
+        spec: dict[str, Any] = next((t for t in tasks if t["key"] == key), {})
         # ... and, after a task, what its output schema requires it to record.
         present = submitted | set((spec.get("output_schema") or {}).get("required") or [])
         for described, data in _variants(workflow, present):

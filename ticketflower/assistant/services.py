@@ -9,6 +9,7 @@ in one transaction; publishing stays a person's act (`publish=True` is that act)
 
 import logging
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -69,13 +70,12 @@ def conversation_start(
         return conversation
 
 
-@transaction.atomic
 def message_post(
     *,
     actor: User,
     conversation: Conversation,
     text: str,
-    uploads: list[UploadedFile[Any]] = (),  # type: ignore[assignment]
+    uploads: Sequence[UploadedFile[Any]] = (),
 ) -> Message:
     """The person's message, its documents, and the job that answers it: all or nothing."""
     definitions.require_designer(actor)
@@ -86,18 +86,32 @@ def message_post(
         raise MessageRefused(_("A message may be at most %(n)d characters.") % {"n": MAX_MESSAGE_CHARS})
     if len(uploads) > MAX_DOCUMENTS_PER_MESSAGE:
         raise MessageRefused(_("At most %(n)d documents per message.") % {"n": MAX_DOCUMENTS_PER_MESSAGE})
+    # Read every document first, outside the transaction (reading one may take seconds): a
+    # refused one changes nothing.
+    texts = [_document_text(upload) for upload in uploads]
+    with transaction.atomic():
+        return _message_store(actor, conversation, text, uploads, texts)
+
+
+def _document_text(upload: UploadedFile[Any]) -> str:
+    try:
+        text = extract_text(upload.name or "document", upload.read())
+    except DocumentRefused as exc:
+        raise MessageRefused(str(exc)) from exc
+    except DocumentReaderUnavailable as exc:
+        logger.error("Documents cannot be read: %s", exc)
+        raise MessageRefused(_("Documents of this kind cannot be read on this server right now.")) from exc
+    upload.seek(0)
+    return text
+
+
+def _message_store(
+    actor: User, conversation: Conversation, text: str, uploads: Sequence[UploadedFile[Any]], texts: list[str]
+) -> Message:
     with acting_as(actor):
         locked = Conversation.objects.select_for_update().get(pk=conversation.pk)
         if locked.messages.filter(status=Message.Status.PENDING).exists():
             raise MessageRefused(_("The assistant is still answering your last message: wait for it."))
-        # Read every document before anything is stored: a refused one changes nothing.
-        texts = []
-        for upload in uploads:
-            try:
-                texts.append(extract_text(upload.name or "document", upload.read()))
-            except (DocumentRefused, DocumentReaderUnavailable) as exc:
-                raise MessageRefused(str(exc)) from exc
-            upload.seek(0)
         message: Message = Message.objects.create(
             conversation=locked, role=Message.Role.USER, text=text, created_by=actor
         )

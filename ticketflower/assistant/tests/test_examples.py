@@ -6,6 +6,7 @@ steer the branches worth seeing), a real job worker calls a real loopback endpoi
 actions, and an ASYNC action gets its callback.
 """
 
+import functools
 import re
 from pathlib import Path
 from typing import Any
@@ -159,10 +160,10 @@ def run_to_the_end(
                 runtime.task_claim(worker=worker, task=task)  # a pool task: whoever is free takes it
             runtime.task_complete(worker=worker, task=task, output=output)
         elif task.task_type == "ASYNC_ACTION":
-            wait_until(lambda: reload(task).deadline_at is not None, what="the call to be sent")
+            wait_until(functools.partial(has_deadline, task), what="the call to be sent")
             token = endpoint.received[-1].json()["callback_url"].rstrip("/").rsplit("/", 1)[1]
             assert runtime.callback_receive(token=token, body={}).status == 200
-        wait_until(lambda: reload(task).status == TaskStatus.COMPLETED, what=f"{task.task_key} to complete")
+        wait_until(functools.partial(is_completed, task), what=f"{task.task_key} to complete")
     raise AssertionError(f"The run did not end: {walked}")
 
 
@@ -185,6 +186,14 @@ def finished(ticket: TicketInstance) -> bool:
         status = ticket.workflow_instance.status  # type: ignore[union-attr]
     assert status != WorkflowStatus.ERROR, "The run stopped in ERROR"
     return status == WorkflowStatus.COMPLETED
+
+
+def has_deadline(task: TaskInstance) -> bool:
+    return reload(task).deadline_at is not None
+
+
+def is_completed(task: TaskInstance) -> bool:
+    return reload(task).status == TaskStatus.COMPLETED
 
 
 def reload(task: TaskInstance) -> TaskInstance:

@@ -1,7 +1,9 @@
 """Conversations, messages with documents, proposals and saving them; and the command line."""
 
+from collections.abc import Iterator
 from io import StringIO
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.core.exceptions import PermissionDenied
@@ -14,6 +16,7 @@ from conftest import Tenant
 from ticketflower.assistant import services
 from ticketflower.assistant.generators.base import GeneratorFailed, Proposal, ProposalRequest
 from ticketflower.assistant.models import AssistantRevision, Conversation, Document, Message
+from ticketflower.assistant.tests.llm_server import ChatServer, chat_server, recorded, streamed
 from ticketflower.assistant.tests.test_outline import LAUNDRY
 from ticketflower.definitions.models import WorkflowDefinition
 from ticketflower.files.models import FileUpload
@@ -259,3 +262,47 @@ def test_propose_refuses_publish_without_save_and_unreadable_files(tenant_a: Ten
         run("propose", write(tmp_path, LAUNDRY), "--company", tenant_a.company.name, "--publish")
     with pytest.raises(CommandError, match="exe"):
         run("propose", write(tmp_path, "x", "tool.exe"), "--company", tenant_a.company.name)
+
+
+# --- with the LLM generator ------------------------------------------------------------------
+
+
+@pytest.fixture
+def llm(settings: Any) -> Iterator[ChatServer]:
+    with chat_server() as server:
+        settings.ASSISTANT_GENERATOR = "llm"
+        settings.ASSISTANT_API_BASE = server.base
+        settings.ASSISTANT_MODEL = "test-model"
+        settings.ASSISTANT_TIMEOUT = 5.0
+        yield server
+
+
+def test_the_llm_answers_in_the_thread_with_its_usage(tenant_a: Tenant, llm: ChatServer) -> None:
+    llm.answer(streamed(recorded("laundry.json"), usage=(1500, 420)))
+
+    conversation = answered(tenant_a, "We pick up laundry; a driver collects it.")
+
+    with company_context(tenant_a.company):
+        answer = conversation.messages.get(role=Message.Role.ASSISTANT)
+    assert (answer.status, answer.generator) == (Message.Status.DONE, "llm")
+    assert (answer.usage["prompt_tokens"], answer.usage["completion_tokens"], answer.usage["rounds"]) == (
+        1500,
+        420,
+        1,
+    )
+    assert conversation.proposal["bundle"]["workflow"]["title"] == "Laundry pickup"
+    assert "Alpha staff" in llm.received[0].system  # the company's roles
+
+
+def test_an_unreachable_llm_is_said_in_the_thread(tenant_a: Tenant, settings: Any) -> None:
+    settings.ASSISTANT_GENERATOR = "llm"
+    settings.ASSISTANT_API_BASE = "http://127.0.0.1:9/v1"
+    settings.ASSISTANT_MODEL = "test-model"
+
+    conversation = answered(tenant_a, "We pick up laundry.")
+
+    with company_context(tenant_a.company):
+        answer = conversation.messages.get(role=Message.Role.ASSISTANT)
+    assert answer.status == Message.Status.FAILED
+    assert "could not be reached" in answer.text
+    assert conversation.proposal == {}

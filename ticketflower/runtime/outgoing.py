@@ -18,12 +18,10 @@ Security invariants:
 
 from __future__ import annotations
 
-import functools
 import json
 import random
 import re
 import socket
-import ssl
 import time
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -40,6 +38,7 @@ import httpx
 from django.conf import settings
 from standardwebhooks import Webhook
 
+from ticketflower.core.deadline_http import DeadlineBackend, DeadlineStream, DeadlineTransport
 from ticketflower.core.limits import MAX_JSON_DEPTH, MAX_JSON_NODES, json_storable, json_within_limits
 from ticketflower.core.uploads import size_text
 
@@ -138,7 +137,7 @@ def action_call(
     }
     backend = GuardedBackend(deadline=deadline, allow_loopback=settings.ACTIONS_ALLOW_LOOPBACK)
     client = httpx.Client(
-        transport=_GuardedTransport(backend),
+        transport=DeadlineTransport(backend),
         trust_env=False,
         follow_redirects=False,
         timeout=httpx.Timeout(timeout_seconds),
@@ -374,7 +373,7 @@ def resolve_checked(host: str, port: int, *, timeout: float, allow_loopback: boo
     return addresses
 
 
-class GuardedBackend(httpcore.NetworkBackend):
+class GuardedBackend(DeadlineBackend):
     """httpcore's network layer with the address check, and one deadline for all socket work.
 
     httpcore hands `connect_tcp` the URL's host and starts TLS with that same name afterwards, so
@@ -382,15 +381,8 @@ class GuardedBackend(httpcore.NetworkBackend):
     """
 
     def __init__(self, *, deadline: float, allow_loopback: bool) -> None:
-        self.deadline = deadline
+        super().__init__(deadline=deadline)
         self.allow_loopback = allow_loopback
-        self._plain = httpcore.SyncBackend()
-
-    def remaining(self, timeout: float | None, expired: type[Exception]) -> float:
-        left = self.deadline - time.monotonic()
-        if left <= 0:
-            raise expired("the deadline passed")
-        return left if timeout is None else min(timeout, left)
 
     def connect_tcp(
         self,
@@ -419,7 +411,7 @@ class GuardedBackend(httpcore.NetworkBackend):
             except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
                 failed = exc
                 continue
-            return _DeadlineStream(stream, self)
+            return DeadlineStream(stream, self)
         assert failed is not None  # noqa: S101 — resolve_checked never answers an empty list
         raise failed
 
@@ -430,51 +422,3 @@ class GuardedBackend(httpcore.NetworkBackend):
         socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
     ) -> httpcore.NetworkStream:
         raise TargetRefused("Refused: unix sockets are not reachable from actions.")
-
-    def sleep(self, seconds: float) -> None:
-        time.sleep(seconds)
-
-
-class _DeadlineStream(httpcore.NetworkStream):
-    """A connected stream whose every read, write and TLS handshake ends by the deadline."""
-
-    _WRITE_PIECE = 64 * 1024  # a slow reader cannot stretch one write past the deadline
-
-    def __init__(self, inner: httpcore.NetworkStream, backend: GuardedBackend) -> None:
-        self._inner = inner
-        self._backend = backend
-
-    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
-        return self._inner.read(max_bytes, timeout=self._backend.remaining(timeout, httpcore.ReadTimeout))
-
-    def write(self, buffer: bytes, timeout: float | None = None) -> None:
-        for start in range(0, len(buffer), self._WRITE_PIECE):
-            piece = buffer[start : start + self._WRITE_PIECE]
-            self._inner.write(piece, timeout=self._backend.remaining(timeout, httpcore.WriteTimeout))
-
-    def close(self) -> None:
-        self._inner.close()
-
-    def start_tls(
-        self, ssl_context: ssl.SSLContext, server_hostname: str | None = None, timeout: float | None = None
-    ) -> httpcore.NetworkStream:
-        left = self._backend.remaining(timeout, httpcore.ConnectTimeout)
-        return _DeadlineStream(self._inner.start_tls(ssl_context, server_hostname, left), self._backend)
-
-    def get_extra_info(self, info: str) -> Any:
-        return self._inner.get_extra_info(info)
-
-
-@functools.cache
-def _ssl_context() -> ssl.SSLContext:
-    """httpx's default verifying context (certifi's CA bundle), built once: it costs ~10 ms."""
-    return httpx.create_ssl_context(trust_env=False)
-
-
-class _GuardedTransport(httpx.HTTPTransport):
-    """httpx's transport over a connection pool that uses `backend` for every socket."""
-
-    def __init__(self, backend: GuardedBackend) -> None:
-        super().__init__(verify=_ssl_context(), trust_env=False)
-        # httpx takes no network backend; the pool it wraps does, through its public constructor.
-        self._pool = httpcore.ConnectionPool(ssl_context=_ssl_context(), network_backend=backend)

@@ -24,14 +24,12 @@ import contextlib
 import functools
 import json
 import re
-import ssl
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpcore
 import httpx
 from django.conf import settings
 
@@ -44,6 +42,7 @@ from ticketflower.assistant.generators.base import (
     ProposalRequest,
     Usage,
 )
+from ticketflower.core.deadline_http import DeadlineBackend, DeadlineTransport
 from ticketflower.core.limits import MAX_JSON_DEPTH, MAX_JSON_NODES, json_within_limits
 
 BUNDLE_FORMAT = "ticketflower-bundle/1"
@@ -313,7 +312,7 @@ def _complete(endpoint: _Endpoint, messages: list[dict[str, str]], on_text: OnTe
     deadline = time.monotonic() + endpoint.timeout
     quarter = endpoint.timeout / 4
     client = httpx.Client(
-        transport=_DeadlineTransport(deadline),
+        transport=DeadlineTransport(DeadlineBackend(deadline=deadline)),
         # No proxies from the environment: the deadline backend opens the sockets itself.
         trust_env=False,
         follow_redirects=False,
@@ -633,92 +632,3 @@ def _decode_partial(body: str, *, closed: bool) -> str:
         return str(json.loads(f'"{body}"', strict=False))
     except ValueError:
         return ""
-
-
-# --- one deadline for all socket work -------------------------------------------------------
-
-
-@functools.cache
-def _ssl_context() -> ssl.SSLContext:
-    """httpx's default verifying context (certifi's CA bundle), built once: it costs ~10 ms."""
-    return httpx.create_ssl_context(trust_env=False)
-
-
-class _DeadlineBackend(httpcore.NetworkBackend):
-    """httpcore's plain sockets, with every connect, read, write and TLS handshake ending by
-    `deadline`: httpx's timeouts are per operation, so bytes trickling in never trip them."""
-
-    def __init__(self, deadline: float) -> None:
-        self.deadline = deadline
-        self._plain = httpcore.SyncBackend()
-
-    def remaining(self, timeout: float | None, expired: type[Exception]) -> float:
-        left = self.deadline - time.monotonic()
-        if left <= 0:
-            raise expired("the deadline passed")
-        return left if timeout is None else min(timeout, left)
-
-    def connect_tcp(
-        self,
-        host: str,
-        port: int,
-        timeout: float | None = None,
-        local_address: str | None = None,
-        socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
-    ) -> httpcore.NetworkStream:
-        stream = self._plain.connect_tcp(
-            host,
-            port,
-            timeout=self.remaining(timeout, httpcore.ConnectTimeout),
-            local_address=local_address,
-            socket_options=socket_options,
-        )
-        return _DeadlineStream(stream, self)
-
-    def connect_unix_socket(
-        self,
-        path: str,
-        timeout: float | None = None,
-        socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
-    ) -> httpcore.NetworkStream:
-        raise httpcore.ConnectError("unix sockets are not supported")
-
-    def sleep(self, seconds: float) -> None:
-        time.sleep(seconds)
-
-
-class _DeadlineStream(httpcore.NetworkStream):
-    _WRITE_PIECE = 64 * 1024  # a slow reader cannot stretch one write past the deadline
-
-    def __init__(self, inner: httpcore.NetworkStream, backend: _DeadlineBackend) -> None:
-        self._inner = inner
-        self._backend = backend
-
-    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
-        return self._inner.read(max_bytes, timeout=self._backend.remaining(timeout, httpcore.ReadTimeout))
-
-    def write(self, buffer: bytes, timeout: float | None = None) -> None:
-        for start in range(0, len(buffer), self._WRITE_PIECE):
-            piece = buffer[start : start + self._WRITE_PIECE]
-            self._inner.write(piece, timeout=self._backend.remaining(timeout, httpcore.WriteTimeout))
-
-    def close(self) -> None:
-        self._inner.close()
-
-    def start_tls(
-        self, ssl_context: ssl.SSLContext, server_hostname: str | None = None, timeout: float | None = None
-    ) -> httpcore.NetworkStream:
-        left = self._backend.remaining(timeout, httpcore.ConnectTimeout)
-        return _DeadlineStream(self._inner.start_tls(ssl_context, server_hostname, left), self._backend)
-
-    def get_extra_info(self, info: str) -> Any:
-        return self._inner.get_extra_info(info)
-
-
-class _DeadlineTransport(httpx.HTTPTransport):
-    def __init__(self, deadline: float) -> None:
-        super().__init__(verify=_ssl_context(), trust_env=False)
-        # httpx takes no network backend; the pool it wraps does, through its public constructor.
-        self._pool = httpcore.ConnectionPool(
-            ssl_context=_ssl_context(), network_backend=_DeadlineBackend(deadline)
-        )

@@ -20,6 +20,7 @@ from django.urls import URLPattern, path, reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
+from unfold.widgets import UnfoldAdminTextareaWidget
 
 from ticketflower.accounts.models import User
 from ticketflower.assistant import selectors, services
@@ -40,7 +41,8 @@ class DocumentsInput(forms.ClearableFileInput):
 class DocumentsField(forms.FileField):
     def __init__(self, **kwargs: Any) -> None:
         accept = ",".join(f".{ext}" for ext in ACCEPTED)
-        super().__init__(widget=DocumentsInput(attrs={"multiple": True, "accept": accept}), **kwargs)
+        attrs = {"multiple": True, "accept": accept, "class": "tf-input"}
+        super().__init__(widget=DocumentsInput(attrs=attrs), **kwargs)
 
     def clean(self, data: Any, initial: Any = None) -> list[UploadedFile[Any]]:
         files = data if isinstance(data, (list, tuple)) else ([data] if data else [])
@@ -48,11 +50,13 @@ class DocumentsField(forms.FileField):
 
 
 class MessageForm(forms.Form):
+    # The length is checked by the service once line ends are "\n": browsers count a line end
+    # as one character, and send two.
     text = forms.CharField(
         label=gettext_lazy("Message"),
         required=False,
-        max_length=services.MAX_MESSAGE_CHARS,
-        widget=forms.Textarea(attrs={"rows": 6}),
+        strip=False,
+        widget=UnfoldAdminTextareaWidget(attrs={"rows": 8, "maxlength": services.MAX_MESSAGE_CHARS}),
     )
     documents = DocumentsField(
         label=gettext_lazy("Documents"),
@@ -100,13 +104,13 @@ def index_view(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid() and not _limited(request, form):
         workflow = form.cleaned_data.get("workflow")
         text = form.cleaned_data["text"]
-        title = text.strip().splitlines()[0][:120] if text.strip() else ""
+        documents = form.cleaned_data["documents"]
+        first_line = text.strip().splitlines()[0][:120] if text.strip() else ""
+        title = first_line or (documents[0].name if documents else "")
         try:
             with transaction.atomic():  # a refused first message leaves no empty conversation
                 conversation = services.conversation_start(actor=actor, title=title, workflow=workflow)
-                services.message_post(
-                    actor=actor, conversation=conversation, text=text, uploads=form.cleaned_data["documents"]
-                )
+                services.message_post(actor=actor, conversation=conversation, text=text, uploads=documents)
         except services.MessageRefused as exc:
             form.add_error(None, str(exc))
         else:
@@ -137,6 +141,7 @@ def conversation_view(request: HttpRequest, object_id: int) -> HttpResponse:
             return HttpResponseRedirect(_url(conversation) + "#latest")
     thread = selectors.thread(conversation)
     proposal = selectors.proposal_view(conversation)
+    state = selectors.saved_state(conversation)
     workflow = conversation.workflow
     context = {
         **_context(request, conversation.title),
@@ -145,8 +150,10 @@ def conversation_view(request: HttpRequest, object_id: int) -> HttpResponse:
         "pending": any(m.status == Message.Status.PENDING for m in thread),
         "form": form,
         "proposal": proposal,
-        "can_save": proposal is not None and not proposal.problems,
-        "can_publish": workflow is not None and conversation.saved_version == workflow.version,
+        "can_save": proposal is not None and not proposal.problems and not state.saved,
+        "can_publish": state.saved and state.published is None,
+        "saved": state.saved,
+        "published": state.published,
         "try_it": selectors.try_it_ticket_types(conversation),
         "workflow_url": reverse("design:definitions_workflowdefinition_change", args=[workflow.pk])
         if workflow
@@ -188,6 +195,8 @@ def save_view(request: HttpRequest, object_id: int) -> HttpResponse:
             if result.created_roles
             else ""
         )
+        if result.created_roles:
+            created += " " + _("Give people these roles on the company site (People), or their tasks wait.")
         messages.success(request, result.message + created)
     else:
         messages.error(request, result.message or _("Not saved."))

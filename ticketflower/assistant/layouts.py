@@ -22,13 +22,18 @@ def task_layouts(bundle: dict[str, Any], task: dict[str, Any]) -> dict[str, str]
     inputs = _names(task.get("input_schema"), by_name)
     title = str(task.get("title") or "")
     description = str(task.get("description") or "")
+    idle = (
+        "Nothing to fill in: complete it when it is done."
+        if task.get("type") == "FORM"
+        else "This step runs by itself: nothing to fill in."
+    )
     if outputs:
         edit_body = _groups([by_name[n] for n in outputs], single_title=title, description=description)
     else:
         edit_body = _section(
             title,
             description,
-            [_line('<Text muted>{"Nothing to fill in: complete it when it is done."}</Text>')],
+            [_line(f"<Text muted>{_js(idle)}</Text>")],
         )
     display_body = (
         _groups([by_name[n] for n in inputs], single_title="What this step works with", description="")

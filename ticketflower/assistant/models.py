@@ -38,6 +38,7 @@ class Conversation(CompanyOwnedModel):
     # The latest proposal: {"bundle", "reply", "questions", "problems", "new_roles", "generator"}.
     proposal = models.JSONField(_("proposal"), default=dict, blank=True)
     saved_version = models.PositiveIntegerField(_("saved as draft version"), null=True, blank=True)
+    saved_sha256 = models.CharField(_("fingerprint of the saved proposal"), max_length=64, blank=True)
 
     class Meta:
         verbose_name = _("assistant conversation")

@@ -1,16 +1,20 @@
 """Reads for the assistant's pages: conversations, and a proposal as the artefacts a person checks."""
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import Prefetch, QuerySet
 
+from ticketflower.assistant.gate import bundle_new_roles
 from ticketflower.assistant.models import Conversation, Document, Message
-from ticketflower.definitions.bundles import workflow_bundle
-from ticketflower.definitions.models import ReleaseTicketType
+from ticketflower.definitions.bundles import bundle_sha256, bundle_with_defaults, workflow_bundle
+from ticketflower.definitions.models import ReleaseTicketType, WorkflowRelease
 from ticketflower.definitions.selectors import bundle_diff, current_release
+from ticketflower.definitions.services import TASK_DEFAULTS
 from ticketflower.layouts.embed import LayoutFrame, preview_frame
 from ticketflower.layouts.slots import Kind, bundle_slots
+from ticketflower.tenancy.models import CompanyRole
 
 FIELD_TYPE_LABELS = {
     "text": "Short text", "long_text": "Long text", "number": "Number", "integer": "Whole number",
@@ -96,26 +100,91 @@ def proposal_view(conversation: Conversation) -> ProposalView | None:
         }[slot.kind].format(slot.title)
         preview = preview_frame(bundle, slot.path, slot.effective_source())
         layouts.append(LayoutPreview(label, slot.path, preview.frame, [str(p) for p in preview.problems]))
+    before: dict[str, Any] = {}
+    against = "nothing saved yet"
     if conversation.workflow is not None:
-        release = current_release(conversation.workflow)
         before = workflow_bundle(conversation.workflow)
         against = f"draft version {conversation.workflow.version}"
-        if release is not None and conversation.saved_version == conversation.workflow.version:
-            before, against = release.bundle, f"release #{release.number}"
-    else:
-        before, against = {}, "nothing saved yet"
+    before, after = comparable(before), comparable(bundle)
+    roles = list(CompanyRole.objects.values_list("name", flat=True))
     return ProposalView(
         bundle=bundle,
         fields=fields,
         layouts=layouts,
         problems=list(proposal.get("problems") or []),
         questions=list(proposal.get("questions") or []),
-        new_roles=list(proposal.get("new_roles") or []),
-        diff=bundle_diff(before, bundle, before_name=against, after_name="the proposal")
-        if before != bundle
+        new_roles=bundle_new_roles(bundle, roles),
+        diff=bundle_diff(before, after, before_name=against, after_name="the proposal")
+        if before != after
         else [],
         diff_against=against,
     )
+
+
+def comparable(bundle: dict[str, Any]) -> dict[str, Any]:
+    """`bundle` as the draft would hold it once imported: every default written, keys sorted,
+    tasks by key, transitions by where they start, so a diff shows only what would change."""
+    if not bundle:
+        return {}
+    complete = bundle_with_defaults(bundle)
+    workflow = complete.setdefault("workflow", {})
+    for name, default in (("description", ""), ("ext_ref", []), ("fields", []), ("display_layout", "")):
+        workflow[name] = workflow.get(name) or default
+    workflow["tasks"] = sorted(
+        (
+            {**TASK_DEFAULTS, **{k: v for k, v in task.items() if v is not None}}
+            for task in workflow.get("tasks") or []
+        ),
+        key=lambda task: str(task.get("key")),
+    )
+    workflow["transitions"] = sorted(
+        (
+            {
+                "from": t.get("from"),
+                "to": t.get("to"),
+                "condition": t.get("condition") or "",
+                "priority": t.get("priority", 0),
+            }
+            for t in workflow.get("transitions") or []
+        ),
+        key=lambda t: (t["from"] is not None, str(t["from"]), t["priority"], str(t["to"])),
+    )
+    complete["ticket_types"] = sorted(
+        (
+            {
+                "description": "",
+                "ext_ref": [],
+                "edit_layout": "",
+                "display_layout": "",
+                **{k: v for k, v in t.items() if v is not None},
+                "allowed_roles": sorted(t.get("allowed_roles") or []),
+            }
+            for t in complete.get("ticket_types") or []
+        ),
+        key=lambda t: str(t.get("title")).lower(),
+    )
+    complete["format"] = complete.get("format") or "ticketflower-bundle/1"
+    canonical: dict[str, Any] = json.loads(json.dumps(complete, sort_keys=True))
+    return canonical
+
+
+@dataclass(frozen=True)
+class SavedState:
+    saved: bool  # the proposal on the page is what the draft holds (saved, nothing changed since)
+    published: WorkflowRelease | None  # the release of that draft version, once published
+
+
+def saved_state(conversation: Conversation) -> SavedState:
+    workflow = conversation.workflow
+    proposal = (conversation.proposal or {}).get("bundle")
+    if workflow is None or not proposal or conversation.saved_version != workflow.version:
+        return SavedState(False, None)
+    if conversation.saved_sha256 != bundle_sha256(proposal):
+        return SavedState(False, None)
+    release = current_release(workflow)
+    if release is None or release.withdrawn or release.draft_version != workflow.version:
+        return SavedState(True, None)
+    return SavedState(True, release)
 
 
 def try_it_ticket_types(conversation: Conversation) -> list[ReleaseTicketType]:

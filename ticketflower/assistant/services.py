@@ -36,7 +36,7 @@ from ticketflower.assistant.generators.base import (
 )
 from ticketflower.assistant.models import AssistantRevision, Conversation, Document, Message
 from ticketflower.definitions import services as definitions
-from ticketflower.definitions.bundles import workflow_bundle
+from ticketflower.definitions.bundles import bundle_sha256, workflow_bundle
 from ticketflower.definitions.models import WorkflowDefinition, WorkflowRelease
 from ticketflower.files.services import FileRefused, file_upload
 from ticketflower.tenancy.context import acting_as
@@ -79,11 +79,14 @@ def message_post(
 ) -> Message:
     """The person's message, its documents, and the job that answers it: all or nothing."""
     definitions.require_designer(actor)
-    text = text.strip()
+    text = text.replace("\r\n", "\n").strip()
     if not text and not uploads:
         raise MessageRefused(_("Write a message or add a document."))
     if len(text) > MAX_MESSAGE_CHARS:
-        raise MessageRefused(_("A message may be at most %(n)d characters.") % {"n": MAX_MESSAGE_CHARS})
+        raise MessageRefused(
+            _("A message may be at most %(n)d characters (it has %(has)d): send a document instead.")
+            % {"n": MAX_MESSAGE_CHARS, "has": len(text)}
+        )
     if len(uploads) > MAX_DOCUMENTS_PER_MESSAGE:
         raise MessageRefused(_("At most %(n)d documents per message.") % {"n": MAX_DOCUMENTS_PER_MESSAGE})
     # Read every document first, outside the transaction (reading one may take seconds): a
@@ -191,9 +194,10 @@ def _failed(message: Message, reason: str) -> Message:
 
 def proposal_request(conversation: Conversation) -> ProposalRequest:
     """What a generator is given: the thread so far, its documents, the roles and the draft."""
+    thread = conversation.messages.filter(status=Message.Status.DONE).prefetch_related("documents")
     messages = [
-        ChatMessage(role=m.role, text=m.text)  # type: ignore[arg-type]
-        for m in conversation.messages.filter(status=Message.Status.DONE).order_by("created_at", "id")
+        ChatMessage(role=m.role, text=m.text, documents=tuple(d.name for d in m.documents.all()))  # type: ignore[arg-type]
+        for m in thread.order_by("created_at", "id")
     ]
     documents = [
         GeneratorDocument(name=d.name, text=d.text, file_id=d.file_id) for d in conversation.documents.all()
@@ -300,10 +304,12 @@ def _save(
         result.problems += [str(p) for p in imported.problems]
         return
     result.workflow, result.version = imported.workflow, imported.state.version
+    sha = bundle_sha256(bundle)
     Conversation.objects.filter(pk=conversation.pk).update(
-        workflow=imported.workflow, saved_version=result.version
+        workflow=imported.workflow, saved_version=result.version, saved_sha256=sha
     )
     conversation.workflow, conversation.saved_version = imported.workflow, result.version
+    conversation.saved_sha256 = sha
     result.message = _("Saved as draft version %(n)d of “%(title)s”.") % {
         "n": result.version,
         "title": imported.workflow.title,

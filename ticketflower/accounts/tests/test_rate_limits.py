@@ -109,4 +109,5 @@ def test_the_default_limits(settings: Settings) -> None:
         "ticket_submissions_per_user": {"limit": 60, "window": 3600},
         "file_uploads_per_user": {"limit": 120, "window": 3600},
         "layout_previews_per_user": {"limit": 600, "window": 600},
+        "assistant_messages_per_user": {"limit": 120, "window": 3600},
     }

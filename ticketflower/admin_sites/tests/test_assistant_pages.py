@@ -72,10 +72,16 @@ def test_save_then_publish_then_try_it(client: Client, tenant_a: Tenant) -> None
 
     saved = client.post(f"{url}save/", follow=True).content.decode()
     assert "Saved as draft version 1 of “Laundry pickup”. Created the company roles: Driver" in saved
+    assert "Give people these roles on the company site (People), or their tasks wait." in saved
     assert "Edit the workflow by hand" in saved
+    assert ">Save as draft<" not in saved and "Saved as draft version 1." in saved
+    assert "Saving creates these company roles:" not in saved  # they exist now
+    assert "The same as draft version 1." in saved  # the diff: nothing but what was saved
 
     published = client.post(f"{url}publish/", follow=True).content.decode()
     assert "Published release #1." in published
+    assert "Saved as draft version 1 and published as release #1." in published
+    assert ">Publish<" not in published
     try_it = re.search(r'href="(/submit/\d+/)"[^>]*data-testid="try-it"', published)
     assert try_it is not None
     assert client.get(try_it.group(1)).status_code == 200  # open to everybody: the admin may submit

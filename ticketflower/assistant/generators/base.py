@@ -20,6 +20,7 @@ Role = Literal["user", "assistant"]
 class ChatMessage:
     role: Role
     text: str
+    documents: tuple[str, ...] = ()  # names of the documents sent with it (in ProposalRequest.documents)
 
 
 @dataclass(frozen=True)

@@ -288,12 +288,14 @@ def parse_outline(text: str) -> Outline:
             step_lines[-1] = (number, previous + " " + line.text)  # a condition under its step
             continue
         prose.append(line.text)
-    for sentence in prose:
-        _read_prose(outline, sentence)
+    for paragraph in prose:
+        for sentence in re.split(r"(?<=[.!?])\s+", paragraph):
+            _read_prose(outline, sentence)
     for text_line in field_lines:
         outline.fields.append(_read_field(text_line, outline))
         outline.asked.append(outline.fields[-1].name)
     _read_steps(outline, step_lines)
+    _ask_about_approvals(outline)
     if not outline.title:
         outline.title = "New request"
         outline.questions.append("What should this kind of request be called? I called it “New request”.")
@@ -306,6 +308,17 @@ def parse_outline(text: str) -> Outline:
             "What happens after someone submits it? List the steps under a line “Steps:”, one per line."
         )
     return outline
+
+
+def _ask_about_approvals(outline: Outline) -> None:
+    conditions = " ".join(b.condition for step in outline.steps for b in step.branches)
+    for step in outline.steps:
+        for name in step.records:
+            if name.startswith("approved") and not re.search(rf"\bdata\.{name}\b", conditions):
+                outline.questions.append(
+                    f"Step {step.id} (“{step.title}”): what happens when it is not approved? For now the "
+                    "work goes on either way; add “If it is not approved, the ticket is closed.”"
+                )
 
 
 def _read_prose(outline: Outline, sentence: str) -> None:
@@ -430,7 +443,7 @@ def _guess_type(label: str, hints: str) -> str:
                 if kind == "date" and re.search(r"\btime\b", text):
                     return "datetime"
                 return kind
-    if _BOOLEAN_START.match(label.strip()) or label.strip().endswith("?"):
+    if _BOOLEAN_START.match(label.strip()):
         return "boolean"
     return "text"
 
@@ -705,6 +718,8 @@ _COMPARE = [
 
 def _condition(outline: Outline, phrase: str, step: Step, *, create: bool = False) -> tuple[str, str] | None:
     """A condition in words → (CEL, the words). None when no field can be matched."""
+    if re.search(r"\bdata\.[a-z]", phrase):
+        return phrase.strip(), phrase.strip()  # already CEL (an outline written from a saved workflow)
     for word, op in (("and", "&&"), ("or", "||")):
         parts = re.split(rf"\s+{word}\s+", phrase.strip())
         if len(parts) > 1:
@@ -797,6 +812,13 @@ def _compare(found: OField, op: str, value_text: str) -> str:
 
 def _cel_string(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _same_match(outline: Outline, phrase: str, chosen: OField) -> list[OField]:
+    """Other fields the words name just as well as `chosen`."""
+    wanted = set(_words(phrase))
+    mine = set(_words(chosen.label)) & wanted
+    return [f for f in outline.fields if f is not chosen and set(_words(f.label)) & wanted == mine]
 
 
 def _match_field(outline: Outline, phrase: str) -> OField | None:
@@ -1079,7 +1101,16 @@ def _revise_one(outline: Outline, text: str) -> str:
         f = _match_field(outline, m.group(1))
         if f is None:
             return ""
-        f.required = m.group(2) in ("required", "mandatory")
+        others = _same_match(outline, m.group(1), f)
+        if others:
+            names = _join([f"“{o.label}”" for o in [f, *others]])
+            outline.questions.append(
+                f"“{m.group(1)}” could be {names}: I changed “{f.label}”; name the other to change it."
+            )
+        wanted = m.group(2) in ("required", "mandatory")
+        if f.required == wanted:
+            return f"“{f.label}” was already {'required' if wanted else 'optional'}."
+        f.required = wanted
         return f"“{f.label}” is now {'required' if f.required else 'optional'}."
     m = re.match(
         r"^(?:please\s+)?(?:add|also ask for|ask for|ask)\s+(?:a\s+|an\s+)?(?:new\s+)?"
@@ -1175,6 +1206,10 @@ def _add_step(outline: Outline, text: str, condition: str | None) -> str:
         outline.steps[-1].ends, new.ends = False, True  # a step added at the end is the new end
     steps = [*outline.steps[:position], new, *outline.steps[position:]]
     _renumber(outline, steps)
+    approval = next((n for n in new.records if n.startswith("approved")), None)
+    if approval is not None:
+        # An approval that changes nothing is no approval: refused, the ticket is closed.
+        new.branches = [Branch(f"!data.{approval}", "it is not approved", END)]
     if cond is not None and position > 0:
         before = steps[position - 1]
         after = steps[position + 1].id if position + 1 < len(steps) else END
@@ -1218,7 +1253,12 @@ def _renumber(outline: Outline, steps: list[Step]) -> None:
 
 
 class OutlineGenerator:
-    """Reads the latest outline of the conversation and applies the messages after it."""
+    """Reads the latest outline of the conversation and applies the messages after it.
+
+    The latest outline is the newest of: an outline a person sent (or uploaded), the outline
+    written back in the generator's own last reply, or, revising a saved workflow, its draft.
+    Each answer thus applies only the messages that came after it, and nothing twice.
+    """
 
     name = "outline"
 
@@ -1226,8 +1266,7 @@ class OutlineGenerator:
         self, request: ProposalRequest, *, check: Check | None = None, on_text: OnText | None = None
     ) -> Proposal:
         started = time.monotonic()
-        base, instructions = _conversation(request)
-        outline = parse_outline(base)
+        outline, instructions, fresh = _starting_point(request)
         done: list[str] = []
         missed: list[str] = []
         for instruction in instructions:
@@ -1236,10 +1275,13 @@ class OutlineGenerator:
             missed += m
         outline.questions += [
             f"I did not understand “{_short(text, 80)}”. See the assistant's help for what I can change."
-            for text in missed
+            for text in dict.fromkeys(missed)
         ]
+        outline.questions = list(dict.fromkeys(outline.questions))[:MAX_QUESTIONS]
         bundle = outline_bundle(outline)
-        reply = _reply(outline, done, bool(instructions))
+        if request.draft:
+            _keep_written(bundle, request.draft)
+        reply = _reply(outline, done, missed, revised=not fresh)
         if on_text is not None:
             on_text(reply)
         return Proposal(
@@ -1250,24 +1292,170 @@ class OutlineGenerator:
         )
 
 
-def _conversation(request: ProposalRequest) -> tuple[str, list[str]]:
-    """The outline to start from, and the change requests after it."""
-    users = [m.text for m in request.messages if m.role == "user"]
-    latest = max((i for i, text in enumerate(users) if looks_like_outline(text)), default=-1)
-    if latest >= 0:
-        return users[latest], users[latest + 1 :]
-    documents = "\n\n".join(d.text for d in request.documents if d.text.strip())
-    if documents:
-        return documents, users
-    return (users[0] if users else ""), users[1:]
+MAX_QUESTIONS = 20
+_OUTLINE_MARK = "The outline I worked from:\n\n"
 
 
-def _reply(outline: Outline, done: list[str], revised: bool) -> str:
+def _starting_point(request: ProposalRequest) -> tuple[Outline, list[str], bool]:
+    """The outline to start from, the change requests after it, and whether it is new."""
+    documents = {d.name: d.text for d in request.documents}
+    messages = request.messages
+    for index in range(len(messages) - 1, -1, -1):
+        message = messages[index]
+        after = [m.text for m in messages[index + 1 :] if m.role == "user" and m.text.strip()]
+        if message.role == "assistant" and _OUTLINE_MARK in message.text:
+            return parse_outline(message.text.split(_OUTLINE_MARK, 1)[1]), after, False
+        if message.role != "user":
+            continue
+        attached = "\n\n".join(documents.get(name, "") for name in message.documents).strip()
+        if looks_like_outline(message.text):
+            return parse_outline(message.text), after, True
+        if attached and looks_like_outline(attached):
+            instructions = (
+                [message.text] if message.text.strip() and not looks_like_outline(message.text) else []
+            )
+            return parse_outline(attached), instructions + after, True
+    users = [m.text for m in messages if m.role == "user" and m.text.strip()]
+    if request.draft:
+        return outline_from_bundle(request.draft), users, False
+    loose = "\n\n".join(text for text in documents.values() if text.strip())
+    if loose:
+        return parse_outline(loose), users, True
+    return parse_outline(users[0] if users else ""), users[1:], True
+
+
+def outline_from_bundle(bundle: dict[str, Any]) -> Outline:
+    """A workflow as an outline (conditions in CEL), to revise a saved draft in plain words."""
+    workflow = bundle.get("workflow") or {}
+    ticket_types = bundle.get("ticket_types") or []
+    first = ticket_types[0] if ticket_types else {}
+    outline = Outline(
+        title=str(workflow.get("title") or ""),
+        description=str(workflow.get("description") or first.get("description") or ""),
+        submit_roles=list(first.get("allowed_roles") or []),
+    )
+    if len(ticket_types) > 1:
+        outline.questions.append(
+            f"This workflow has {len(ticket_types)} ticket types; I kept only “{first.get('title')}”."
+        )
+    for f in workflow.get("fields") or []:
+        outline.fields.append(
+            OField(
+                name=f["name"],
+                label=str(f.get("label") or f["name"]),
+                type=str(f.get("type") or "text"),
+                required=bool(f.get("required")),
+                options=list(f.get("options") or []),
+                help_text=str(f.get("help_text") or ""),
+            )
+        )
+    known = {f.name for f in outline.fields}
+    outline.asked = [
+        e["field"] for e in first.get("fields") or [] if e.get("field") in known and "preset" not in e
+    ]
+    transitions = workflow.get("transitions") or []
+    start = next((t["to"] for t in transitions if t.get("from") is None), None)
+    tasks = sorted(workflow.get("tasks") or [], key=lambda t: t["key"] != start)  # the start's first
+    ids = {task["key"]: number for number, task in enumerate(tasks, start=1)}
+    for task in tasks:
+        step = Step(
+            id=ids[task["key"]],
+            text=str(task.get("title") or task["key"]),
+            kind=str(task.get("type") or "FORM"),
+            role=str(task.get("worker_role") or ""),
+            title=str(task.get("title") or task["key"]),
+            records=[n for n in (task.get("output_schema") or {}).get("properties") or {} if n in known],
+            url=str(task.get("action_url") or ""),
+            timeout=int(task.get("timeout_seconds") or 0),
+            pool=task.get("assignment") == "pool",
+        )
+        outgoing = sorted(
+            (t for t in transitions if t.get("from") == task["key"] and t.get("to") in ids),
+            key=lambda t: int(t.get("priority") or 0),
+        )
+        step.branches = [
+            Branch(str(t.get("condition") or ""), str(t.get("condition") or ""), ids[t["to"]])
+            for t in outgoing
+        ]
+        if not outgoing:
+            step.ends = True
+        elif len(outgoing) == 1 and not step.branches[0].condition and step.branches[0].target == step.id + 1:
+            step.branches = []  # simply the next step
+        outline.steps.append(step)
+    return outline
+
+
+def _keep_written(bundle: dict[str, Any], draft: dict[str, Any]) -> None:
+    """Keep what the draft has written for a task or ticket type the proposal still has as it was:
+    its layouts (they may be hand-made), links and, for actions, its transforms."""
+    before = {
+        t.get("key"): t for t in (draft.get("workflow") or {}).get("tasks") or [] if isinstance(t, dict)
+    }
+
+    def names(schema: Any) -> set[str]:
+        return set(((schema or {}).get("properties") or {}).keys())
+
+    for task in bundle["workflow"]["tasks"]:
+        old = before.get(task["key"])
+        if old is None or old.get("type") != task["type"]:
+            continue
+        task["ext_ref"] = old.get("ext_ref") or []
+        task["description"] = old.get("description") or task.get("description") or ""
+        if names(old.get("output_schema")) == names(task["output_schema"]):
+            task["edit_layout"] = old.get("edit_layout") or task["edit_layout"]
+            if task["type"] != "FORM":
+                task["input_transform"] = old.get("input_transform")
+                task["output_transform"] = old.get("output_transform") or task["output_transform"]
+        if names(old.get("input_schema")) == names(task["input_schema"]):
+            task["display_layout"] = old.get("display_layout") or task["display_layout"]
+    old_types = {
+        str(t.get("title", "")).lower(): t for t in draft.get("ticket_types") or [] if isinstance(t, dict)
+    }
+    for ticket_type in bundle["ticket_types"]:
+        old = old_types.get(ticket_type["title"].lower())
+        if old is not None and [e.get("field") for e in old.get("fields") or []] == [
+            e["field"] for e in ticket_type["fields"]
+        ]:
+            ticket_type["edit_layout"] = old.get("edit_layout") or ticket_type["edit_layout"]
+            ticket_type["display_layout"] = old.get("display_layout") or ticket_type["display_layout"]
+            ticket_type["ext_ref"] = old.get("ext_ref") or []
+    old_workflow = draft.get("workflow") or {}
+    bundle["workflow"]["display_layout"] = old_workflow.get("display_layout") or ""
+    bundle["workflow"]["ext_ref"] = old_workflow.get("ext_ref") or []
+
+
+def _reply(outline: Outline, done: list[str], missed: list[str], *, revised: bool) -> str:
+    if not outline.asked and not outline.steps:
+        return (
+            "I could not find a form or steps in that. Write the request's name on the first line, "
+            "then “The form asks for:” with one field per line, then “Steps:” with one step per line, "
+            "for example:\n\n" + _EXAMPLE
+        )
     counts = (
         f"{len(outline.asked)} field{'s' if len(outline.asked) != 1 else ''} on the form and "
         f"{len(outline.steps)} step{'s' if len(outline.steps) != 1 else ''}"
     )
     head = " ".join(done) + "\n\n" if done else ""
+    if missed:
+        head += (
+            "".join(f"I did not understand “{_short(text, 80)}”.\n" for text in dict.fromkeys(missed)) + "\n"
+        )
     intro = "Here is the revised workflow" if revised else "Here is a workflow"
     outline_words = outline_text(outline)
-    return f"{head}{intro} for “{outline.title}”: {counts}. The outline I worked from:\n\n{outline_words}"
+    return f"{head}{intro} for “{outline.title}”: {counts}. {_OUTLINE_MARK}{outline_words}"
+
+
+_EXAMPLE = """Bike repair
+Customers bring in a bike to be repaired.
+
+The form asks for:
+- Customer name
+- Phone
+- What is broken (notes)
+- Photo (optional)
+
+Steps:
+1. Mechanic checks the bike and records the price.
+2. If the price is more than 100, go to step 3, otherwise go to step 4.
+3. Manager approves.
+4. Mechanic repairs the bike. Then the ticket is closed."""

@@ -69,10 +69,11 @@ RUNS: dict[str, tuple[dict[str, Any], list[str]]] = {
         ["team_lead_approves", "book_the_days_in_the_hr_system", "wait_for_payroll_to_confirm"],
     ),
     "Customer complaints": (
-        {"refund_wanted": True, "order_value_eur": 80.0, "approved": True},
+        {"refund_wanted": True, "order_value_eur": 80.0, "approved": True, "refund_id": "R-1"},
         [
             "customer_service_checks_the_order",
             "manager_approves_the_refund",
+            "pay_the_refund",
             "customer_service_replies_to_the_customer",
         ],
     ),

@@ -390,3 +390,109 @@ def test_it_is_deterministic_and_the_default_generator() -> None:
     assert propose(LAUNDRY).bundle == propose(LAUNDRY).bundle
     assert isinstance(generator(), OutlineGenerator)
     assert looks_like_outline(LAUNDRY) and not looks_like_outline("make the photo optional")
+
+
+def answer_of(
+    *turns: tuple[str, str], draft: dict[str, Any] | None = None, documents: list[Document] | None = None
+) -> Any:
+    """The generator's answer to a thread of (role, text) turns; earlier answers are its own."""
+    messages = [ChatMessage(role, text) for role, text in turns]  # type: ignore[arg-type]
+    return OutlineGenerator().propose(
+        ProposalRequest(messages=messages, draft=draft, documents=documents or [])
+    )
+
+
+def test_each_answer_applies_only_the_messages_after_the_last_outline() -> None:
+    first = propose(LAUNDRY, "make the photo required")
+    second = answer_of(
+        ("user", LAUNDRY), ("assistant", first.reply), ("user", "also ask for an email address")
+    )
+
+    assert second.reply.startswith("The form now asks for “Email address”.\n\nHere is the revised workflow")
+    fields = fields_of(second.bundle)
+    assert fields["photo_stains"]["required"] is True  # kept from the first answer's outline
+    assert [n for n in fields if n.startswith("email")] == ["email_address"]  # asked once, not twice
+
+
+def test_a_saved_workflow_is_revised_from_its_draft_keeping_what_was_written() -> None:
+    saved = outline_bundle(parse_outline(LAUNDRY))
+    saved["ticket_types"][0]["edit_layout"] = "export default () => <p>Our own form</p>;"
+    saved["workflow"]["tasks"][2]["edit_layout"] = "export default () => <p>Call them</p>;"
+
+    proposal = answer_of(("user", "make the address optional"), draft=saved)
+
+    assert proposal.reply.startswith(
+        "“Address” is now optional.\n\nHere is the revised workflow for “Laundry pickup”"
+    )
+    assert fields_of(proposal.bundle)["address"]["required"] is False
+    assert edges(proposal.bundle) == edges(saved)  # the conditions came back as they were
+    assert proposal.bundle["ticket_types"][0]["edit_layout"] == "export default () => <p>Our own form</p>;"
+    assert proposal.bundle["workflow"]["tasks"][2]["edit_layout"] == "export default () => <p>Call them</p>;"
+    assert gate(proposal.bundle, roles=[]).problems == []
+
+
+def test_conditions_written_in_cel_are_kept() -> None:
+    outline = parse_outline(
+        "X\nFields:\n- Amount\nSteps:\n1. Clerk checks it. If data.amount > 5.0, go to step 2.\n2. Boss signs."
+    )
+
+    assert outline.steps[0].branches[0].condition == "data.amount > 5.0"
+
+
+def test_a_document_sent_later_is_the_new_outline() -> None:
+    other = LAUNDRY.replace("Laundry pickup", "Dry cleaning")
+    first = propose(LAUNDRY)
+    messages = [
+        ChatMessage("user", LAUNDRY),
+        ChatMessage("assistant", first.reply),
+        ChatMessage("user", "", ("v2.md",)),
+    ]
+
+    proposal = OutlineGenerator().propose(
+        ProposalRequest(messages=messages, documents=[Document("v2.md", other)])
+    )
+
+    assert proposal.bundle["workflow"]["title"] == "Dry cleaning"
+
+
+def test_an_added_approval_can_refuse() -> None:
+    proposal = propose(LAUNDRY, "add a manager approval when the weight is over 20")
+
+    assert ("manager_approves", "closed", "!data.approved") in edges(proposal.bundle)
+
+
+def test_an_approval_that_changes_nothing_is_asked_about() -> None:
+    outline = parse_outline("X\nFields:\n- Item\nSteps:\n1. Manager approves.\n2. Clerk orders it.")
+
+    assert outline.questions == [
+        "Step 1 (“Manager approves”): what happens when it is not approved? For now the work goes on either "
+        "way; add “If it is not approved, the ticket is closed.”"
+    ]
+
+
+def test_who_may_submit_does_not_swallow_the_description() -> None:
+    outline = parse_outline(
+        "Repairs\nCustomers bring in bikes. Anyone can request this. Only staff may submit it.\n"
+    )
+
+    assert (outline.description, outline.submit_roles) == ("Customers bring in bikes.", ["Staff"])
+
+
+def test_an_ambiguous_change_says_which_field_it_changed() -> None:
+    text = LAUNDRY.replace("- Notes", "- Photo of the bags (optional)\n- Notes")
+    proposal = propose(text, "make the photo required")
+
+    assert proposal.reply.startswith("“Photo of stains” is now required.")
+    assert proposal.questions == [
+        "“photo” could be “Photo of stains” and “Photo of the bags”: I changed “Photo of stains”; name "
+        "the other to change it."
+    ]
+    assert propose(LAUNDRY, "make the notes optional").reply.startswith("“Notes” was already optional.")
+
+
+def test_a_request_without_an_outline_gets_an_example_back() -> None:
+    proposal = propose("I need a form for vacation requests")
+
+    assert proposal.reply.startswith("I could not find a form or steps in that.")
+    assert "The form asks for:" in proposal.reply
+    assert gate(proposal.bundle, roles=[]).problems  # nothing to save

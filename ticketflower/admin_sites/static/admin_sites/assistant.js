@@ -15,7 +15,9 @@
       if (response.ok) {
         const state = await response.json();
         if (!state.pending) {
-          window.location.reload();
+          // A GET of the page, never reload(): that would send again a form this page answered.
+          // (A new query string, so it is never taken for a jump within the page.)
+          window.location.replace(`${window.location.pathname}?answered=${Date.now()}#latest`);
           return;
         }
         if (partial && typeof state.text === "string") partial.textContent = state.text;

@@ -13,7 +13,6 @@ from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.files.uploadedfile import UploadedFile
-from django.db import transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
@@ -108,9 +107,9 @@ def index_view(request: HttpRequest) -> HttpResponse:
         first_line = text.strip().splitlines()[0][:120] if text.strip() else ""
         title = first_line or (documents[0].name if documents else "")
         try:
-            with transaction.atomic():  # a refused first message leaves no empty conversation
-                conversation = services.conversation_start(actor=actor, title=title, workflow=workflow)
-                services.message_post(actor=actor, conversation=conversation, text=text, uploads=documents)
+            conversation = services.conversation_open(
+                actor=actor, text=text, uploads=documents, title=title, workflow=workflow
+            )
         except services.MessageRefused as exc:
             form.add_error(None, str(exc))
         else:
@@ -135,8 +134,8 @@ def conversation_view(request: HttpRequest, object_id: int) -> HttpResponse:
                 text=form.cleaned_data["text"],
                 uploads=form.cleaned_data["documents"],
             )
-        except services.MessageRefused as exc:
-            form.add_error(None, str(exc))
+        except (services.MessageRefused, PermissionDenied) as exc:
+            form.add_error(None, str(exc) or _("You may not change this workflow."))
         else:
             return HttpResponseRedirect(_url(conversation) + "#latest")
     thread = selectors.thread(conversation)
@@ -209,8 +208,14 @@ def save_view(request: HttpRequest, object_id: int) -> HttpResponse:
 def publish_view(request: HttpRequest, object_id: int) -> HttpResponse:
     conversation = get_owned_or_404(Conversation, pk=object_id)
     workflow = conversation.workflow
-    if workflow is None:
-        messages.error(request, _("Save the proposal as a draft first."))
+    if workflow is None or not selectors.saved_state(conversation).saved:
+        # Only what the assistant saved: a draft changed since is published from its own page.
+        messages.error(
+            request,
+            _("Save the proposal as a draft first.")
+            if workflow is None
+            else _("The draft is not the proposal saved here: publish it from the workflow's page."),
+        )
         return HttpResponseRedirect(_url(conversation))
     try:
         result = definitions.workflow_publish(

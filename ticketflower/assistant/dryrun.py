@@ -93,10 +93,31 @@ def dry_run_problems(bundle: dict[str, Any]) -> list[Problem]:
                 )
             )
     reached = _reached(taken)
+    ending = _ending(taken, {t["key"] for t in tasks} - {t["from"] for t in transitions})
     for index, task in enumerate(tasks):
         if task["key"] not in reached:
             problems.append(Problem(f"workflow.tasks[{index}]", "No sample run reaches this task."))
+        elif task["key"] not in ending and task["key"] not in stuck:
+            problems.append(
+                Problem(
+                    f"workflow.tasks[{index}]",
+                    "No sample run gets from this task to the end: it loops forever.",
+                )
+            )
     return problems
+
+
+def _ending(taken: set[tuple[str | None, str]], last: set[str]) -> set[str]:
+    """The tasks from which some taken way leads to a task without transitions (the end)."""
+    ending = set(last)
+    grew = True
+    while grew:
+        grew = False
+        for source, target in taken:
+            if source is not None and source not in ending and target in ending:
+                ending.add(source)
+                grew = True
+    return ending
 
 
 def _reached(taken: set[tuple[str | None, str]]) -> set[str]:
@@ -123,7 +144,9 @@ def _variants(workflow: dict[str, Any], present: set[str]) -> Iterator[tuple[str
         name = match.group("name")
         if name not in fields:
             continue
-        value = json.loads(match.group("value"))
+        value = _literal(match.group("value"))
+        if value is None:
+            continue
         if isinstance(value, (int, float)):
             step = 1 if fields[name]["type"] == "integer" else 0.5
             candidates[name] += [value - step, value, value + step]
@@ -133,7 +156,9 @@ def _variants(workflow: dict[str, Any], present: set[str]) -> Iterator[tuple[str
             candidates[name] += [value, f"{value} (another)"]
     for match in _IN_LIST.finditer(conditions):
         if match.group("name") in fields:
-            candidates[match.group("name")].append([json.loads(match.group("value"))])
+            value = _literal(match.group("value"))
+            if value is not None:
+                candidates[match.group("name")].append([value])
     for name, spec in fields.items():
         if spec["type"] == "boolean":
             candidates[name] += [True, False]
@@ -153,6 +178,15 @@ def _variants(workflow: dict[str, Any], present: set[str]) -> Iterator[tuple[str
         if count < MAX_VARIANTS and name not in present:
             count += 1
             yield f"when {name} has no value", {k: v for k, v in base.items() if k != name}
+
+
+def _literal(text: str) -> Any:
+    """A CEL number or string literal's value; None for one JSON cannot read (CEL escapes such as
+    \\x41 or \\'), which then only goes untried."""
+    try:
+        return json.loads(text)
+    except ValueError:
+        return None
 
 
 def _unique(values: list[Any]) -> list[Any]:

@@ -10,7 +10,10 @@ if TYPE_CHECKING:
     from ticketflower.assistant.models import Message
 
 
-@app.task(name="assistant.reply", retry=RETRY)
+# Its own queue, so a deployment can give the assistant its own worker
+# (`procrastinate worker --queues assistant`, docs/assistant.md); one answer at a time per company
+# (the lock), so one company's long LLM answers never take all of a shared worker's slots.
+@app.task(name="assistant.reply", queue="assistant", retry=RETRY)
 @company_job
 def reply(*, message_id: int) -> None:
     from ticketflower.assistant.services import proposal_make
@@ -19,7 +22,7 @@ def reply(*, message_id: int) -> None:
 
 
 def defer_reply(message: "Message") -> None:
-    # One answer per message (lock), deferred in the caller's transaction: both commit or neither.
-    reply.configure(lock=f"assistant-{message.conversation_id}").defer(
+    # Deferred in the caller's transaction: the message and its job commit together, or neither.
+    reply.configure(lock=f"assistant-{message.company_id}").defer(
         company_id=message.company_id, message_id=message.pk
     )

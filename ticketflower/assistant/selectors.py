@@ -12,6 +12,7 @@ from ticketflower.definitions.bundles import bundle_sha256, bundle_with_defaults
 from ticketflower.definitions.models import ReleaseTicketType, WorkflowRelease
 from ticketflower.definitions.selectors import bundle_diff, current_release
 from ticketflower.definitions.services import TASK_DEFAULTS
+from ticketflower.definitions.validation import shape_problems
 from ticketflower.layouts.embed import LayoutFrame, preview_frame
 from ticketflower.layouts.slots import Kind, bundle_slots
 from ticketflower.tenancy.models import CompanyRole
@@ -61,6 +62,7 @@ class ProposalView:
     new_roles: list[str]
     diff: list[str]
     diff_against: str
+    shaped: bool = True  # a bundle's shape: the diagram and tables can be drawn
 
 
 def proposal_view(conversation: Conversation) -> ProposalView | None:
@@ -69,6 +71,12 @@ def proposal_view(conversation: Conversation) -> ProposalView | None:
     bundle = proposal.get("bundle")
     if not isinstance(bundle, dict):
         return None
+    if shape_problems(bundle):
+        # Not even the shape of a bundle (a language model's bad answer): only its problems.
+        problems = list(proposal.get("problems") or []) or [str(p) for p in shape_problems(bundle)]
+        return ProposalView(
+            bundle, [], [], problems, list(proposal.get("questions") or []), [], [], "", False
+        )
     workflow = bundle.get("workflow") or {}
     asked = {e.get("field") for t in bundle.get("ticket_types") or [] for e in t.get("fields") or []}
     writers: dict[str, list[str]] = {}

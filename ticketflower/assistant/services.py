@@ -11,12 +11,14 @@ import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 import reversion
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from ticketflower.accounts.models import User
@@ -39,6 +41,7 @@ from ticketflower.definitions import services as definitions
 from ticketflower.definitions.bundles import bundle_sha256, workflow_bundle
 from ticketflower.definitions.models import WorkflowDefinition, WorkflowRelease
 from ticketflower.files.services import FileRefused, file_upload
+from ticketflower.files.sniffing import sniff
 from ticketflower.tenancy.context import acting_as
 from ticketflower.tenancy.models import CompanyRole
 from ticketflower.tenancy.services import company_role_create
@@ -48,7 +51,9 @@ logger = logging.getLogger(__name__)
 
 MAX_MESSAGE_CHARS = 20_000
 MAX_DOCUMENTS_PER_MESSAGE = 5
-STREAM_SAVE_SECONDS = 0.5  # how often a streamed reply's text so far is written for the page
+STREAM_SAVE_SECONDS = 0.5
+# A pending answer older than this is given up (the job's retries are long over by then).
+PENDING_GIVES_UP = timedelta(minutes=30)  # how often a streamed reply's text so far is written for the page
 
 
 class MessageRefused(ValueError):
@@ -70,15 +75,12 @@ def conversation_start(
         return conversation
 
 
-def message_post(
-    *,
-    actor: User,
-    conversation: Conversation,
-    text: str,
-    uploads: Sequence[UploadedFile[Any]] = (),
-) -> Message:
-    """The person's message, its documents, and the job that answers it: all or nothing."""
-    definitions.require_designer(actor)
+def _checked(text: str, uploads: Sequence[UploadedFile[Any]]) -> tuple[str, list[str]]:
+    """The message's text as stored, and its documents' text; MessageRefused says what is wrong.
+
+    Documents are read here, before any transaction (reading one may take seconds), and checked
+    as the files app will store them, so a refused one changes nothing.
+    """
     text = text.replace("\r\n", "\n").strip()
     if not text and not uploads:
         raise MessageRefused(_("Write a message or add a document."))
@@ -89,11 +91,45 @@ def message_post(
         )
     if len(uploads) > MAX_DOCUMENTS_PER_MESSAGE:
         raise MessageRefused(_("At most %(n)d documents per message.") % {"n": MAX_DOCUMENTS_PER_MESSAGE})
-    # Read every document first, outside the transaction (reading one may take seconds): a
-    # refused one changes nothing.
     texts = [_document_text(upload) for upload in uploads]
+    for upload in uploads:
+        if upload.file is not None and sniff(upload.file, upload.name or "document") is None:
+            raise MessageRefused(
+                _("“%(name)s” cannot be kept: save text as UTF-8 and send it again.") % {"name": upload.name}
+            )
+        upload.seek(0)
+    return text, texts
+
+
+def message_post(
+    *,
+    actor: User,
+    conversation: Conversation,
+    text: str,
+    uploads: Sequence[UploadedFile[Any]] = (),
+) -> Message:
+    """The person's message, its documents, and the job that answers it: all or nothing."""
+    definitions.require_designer(actor)
+    text, texts = _checked(text, uploads)
     with transaction.atomic():
         return _message_store(actor, conversation, text, uploads, texts)
+
+
+def conversation_open(
+    *,
+    actor: User,
+    text: str,
+    uploads: Sequence[UploadedFile[Any]] = (),
+    title: str = "",
+    workflow: WorkflowDefinition | None = None,
+) -> Conversation:
+    """A new conversation with its first message: both, or neither when the message is refused."""
+    definitions.require_designer(actor)
+    text, texts = _checked(text, uploads)
+    with transaction.atomic():
+        conversation = conversation_start(actor=actor, title=title, workflow=workflow)
+        _message_store(actor, conversation, text, uploads, texts)
+    return conversation
 
 
 def _document_text(upload: UploadedFile[Any]) -> str:
@@ -113,7 +149,14 @@ def _message_store(
 ) -> Message:
     with acting_as(actor):
         locked = Conversation.objects.select_for_update().get(pk=conversation.pk)
-        if locked.messages.filter(status=Message.Status.PENDING).exists():
+        if locked.workflow is not None:
+            definitions.require_edit_right(actor, locked.workflow)  # its proposals become that draft
+        waiting = locked.messages.filter(status=Message.Status.PENDING)
+        # An answer that never came (a worker that was down for good) gives way after a while.
+        waiting.filter(created_at__lt=timezone.now() - PENDING_GIVES_UP).update(
+            status=Message.Status.FAILED, text=_("The assistant did not answer in time. Try again.")
+        )
+        if waiting.exists():
             raise MessageRefused(_("The assistant is still answering your last message: wait for it."))
         message: Message = Message.objects.create(
             conversation=locked, role=Message.Role.USER, text=text, created_by=actor
@@ -146,6 +189,16 @@ def proposal_make(message_id: int, *, chosen: Generator | None = None) -> Messag
     )
     if message is None:
         return None
+    try:
+        return _answer(message, chosen)
+    except GeneratorFailed as exc:
+        return _failed(message, str(exc))
+    except Exception:  # nothing may leave the conversation waiting for an answer that never comes
+        logger.exception("The assistant failed on message %s.", message.pk)
+        return _failed(message, _("The assistant failed unexpectedly; the error was logged. Try again."))
+
+
+def _answer(message: Message, chosen: Generator | None) -> Message:
     conversation = message.conversation
     request = proposal_request(conversation)
     maker = chosen or generator()
@@ -157,24 +210,19 @@ def proposal_make(message_id: int, *, chosen: Generator | None = None) -> Messag
         if time.monotonic() - last_save >= STREAM_SAVE_SECONDS:
             last_save = time.monotonic()
             Message.objects.filter(pk=message.pk, status=Message.Status.PENDING).update(
-                text=text[: MAX_MESSAGE_CHARS * 5]
+                text=_printable(text[: MAX_MESSAGE_CHARS * 5])
             )
 
-    try:
-        proposal = maker.propose(
-            request, check=lambda bundle: gate(bundle, roles=request.roles).lines(), on_text=on_text
-        )
-    except GeneratorFailed as exc:
-        return _failed(message, str(exc))
-    except Exception:  # a generator's bug must not leave the page waiting forever
-        logger.exception("The %s generator failed on message %s.", maker.name, message.pk)
-        return _failed(message, _("The assistant failed unexpectedly; the error was logged. Try again."))
-    stored = proposal_record(proposal, roles=request.roles, generator_name=maker.name)
+    proposal = maker.propose(
+        request, check=lambda bundle: gate(bundle, roles=request.roles).lines(), on_text=on_text
+    )
+    # PostgreSQL's text and jsonb take no NUL character; a model's answer may hold one.
+    stored = _printable(proposal_record(proposal, roles=request.roles, generator_name=maker.name))
     with transaction.atomic():
         current: Message = Message.objects.select_for_update().get(pk=message.pk)
         if current.status != Message.Status.PENDING:
             return current
-        current.text = proposal.reply
+        current.text = stored["reply"]
         current.status = Message.Status.DONE
         current.generator = maker.name
         current.usage = proposal.usage.as_dict()
@@ -182,6 +230,17 @@ def proposal_make(message_id: int, *, chosen: Generator | None = None) -> Messag
         current.save()
         Conversation.objects.filter(pk=conversation.pk).update(proposal=stored)
     return current
+
+
+def _printable[T](value: T) -> T:
+    """`value` with every NUL character taken out of its strings (keys included)."""
+    if isinstance(value, str):
+        return value.replace("\x00", "")  # type: ignore[return-value]
+    if isinstance(value, list):
+        return [_printable(item) for item in value]  # type: ignore[return-value]
+    if isinstance(value, dict):
+        return {_printable(k): _printable(v) for k, v in value.items()}  # type: ignore[return-value]
+    return value
 
 
 def _failed(message: Message, reason: str) -> Message:
@@ -263,6 +322,8 @@ def proposal_save(
             return SaveResult(problems=report.lines(), message=_("Not saved: the proposal has problems."))
         try:
             with transaction.atomic():
+                # One save at a time: a second waits, then writes into the workflow the first made.
+                conversation = Conversation.objects.select_for_update().get(pk=conversation.pk)
                 _save(actor, conversation, bundle, report.new_roles, publish, result)
                 if result.problems:
                     raise _Undo

@@ -139,3 +139,36 @@ def test_another_companys_conversation_is_not_found(
         f"/design/assistant/conversation/{conversation.pk}/"
         not in client.get("/design/assistant/").content.decode()
     )
+
+
+def test_a_proposal_that_is_not_even_a_bundle_shows_its_problems(client: Client, tenant_a: Tenant) -> None:
+    conversation = start(client, tenant_a)
+    answer_pending(tenant_a)
+    with company_context(tenant_a.company):
+        Conversation.objects.filter(pk=conversation.pk).update(
+            proposal={"bundle": {"workflow": "oops", "ticket_types": ["y"]}, "problems": [], "reply": ""}
+        )
+
+    page = client.get(f"/design/assistant/conversation/{conversation.pk}/")
+
+    assert page.status_code == 200
+    assert 'data-testid="proposal-problems"' in page.content.decode()
+    assert 'data-testid="workflow-graph"' not in page.content.decode()
+
+
+def test_publish_refuses_a_draft_changed_since_the_save(client: Client, tenant_a: Tenant) -> None:
+    conversation = start(client, tenant_a)
+    answer_pending(tenant_a)
+    url = f"/design/assistant/conversation/{conversation.pk}/"
+    client.post(f"{url}save/")
+    with company_context(tenant_a.company):
+        workflow = WorkflowDefinition.objects.get()
+        WorkflowDefinition.objects.filter(pk=workflow.pk).update(
+            version=workflow.version + 1
+        )  # edited by hand
+
+    page = client.post(f"{url}publish/", follow=True).content.decode()
+
+    assert "The draft is not the proposal saved here: publish it from the workflow" in page
+    with company_context(tenant_a.company):
+        assert not workflow.releases.exists()

@@ -170,7 +170,7 @@ _END = re.compile(
     r"complete[d]?)\b|\b(?:stop|end|finish)\b(?!\s+(?:date|time))",
     re.I,
 )
-_IF = re.compile(r"\b(?:if|when|in case|should)\s+(?P<cond>.+?)\s*,?\s*(?:then\s+)?(?P<then>go(?:es)?\s+"
+_IF = re.compile(r"\b(?:if|when|in case|should) (?P<cond>[^,]+?)(?:, ?| )(?:then )?(?P<then>go(?:es)?\s+"
                  r"(?:back\s+)?to\s+step\s+\d+|step\s+\d+|(?:the\s+)?(?:ticket|request|workflow|"
                  r"process)\s+(?:is\s+)?(?:closed|done|finished|ends?)|stop|end|finish)"
                  r"(?P<rest>.*)$", re.I)  # fmt: skip
@@ -218,9 +218,18 @@ class _Line:
     bullet: bool
 
 
+# What is read of an outline: the regular expressions below stay linear only on short lines of
+# single spaces, and nobody's form or process needs more.
+MAX_OUTLINE_CHARS = 30_000
+MAX_LINE_CHARS = 500
+MAX_LINES = 400
+
+
 def _lines(text: str) -> list[_Line]:
     out: list[_Line] = []
-    for raw in text.replace("\r\n", "\n").split("\n"):
+    for raw in text[:MAX_OUTLINE_CHARS].replace("\r\n", "\n").split("\n")[:MAX_LINES]:
+        indent = "  " if raw.startswith(("  ", "\t")) else ""
+        raw = indent + re.sub(r"\s+", " ", raw).strip()[:MAX_LINE_CHARS]
         if not raw.strip():
             out.append(_Line("", None, False))
             continue
@@ -352,12 +361,20 @@ def _unique(items: Iterable[str]) -> list[str]:
     return list(seen.values())
 
 
+_CEL_RESERVED = {
+    "true", "false", "null", "in", "as", "break", "const", "continue", "else", "for", "function", "if",
+    "import", "let", "loop", "package", "namespace", "return", "var", "void", "while", "has", "data",
+}  # fmt: skip
+
+
 def _unique_name(label: str, taken: Iterable[str]) -> str:
     words = [w for w in identifier(label).split("_") if w and w not in _STOP]
     base = "_".join(words[:4]) or "field"
     if not base[0].isalpha():
         base = f"f_{base}"
     base = base[:50]
+    if base in _CEL_RESERVED:
+        base = f"{base}_field"  # conditions read fields as data.<name>: a CEL word would not parse
     taken = set(taken)
     name, number = base, 2
     while name in taken:
@@ -956,10 +973,13 @@ def _pick(names: list[str]) -> dict[str, Any]:
 def _closing_step(outline: Outline, tasks: list[dict[str, Any]], keys: dict[int, str]) -> int:
     closing_id = 10_000
     if closing_id not in keys:
-        keys[closing_id] = "closed"
+        taken = set(keys.values())
+        keys[closing_id] = next(
+            k for k in ("closed", *(f"closed_{n}" for n in range(2, 100))) if k not in taken
+        )
         tasks.append(
             {
-                "key": "closed",
+                "key": keys[closing_id],
                 "title": "Close the ticket",
                 "type": "FORM",
                 "description": "Tell the submitter the outcome and close the ticket.",

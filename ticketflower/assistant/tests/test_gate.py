@@ -151,3 +151,33 @@ def test_a_field_the_task_must_record_is_never_tried_empty() -> None:
     bundle["workflow"]["transitions"].append({"from": "big", "to": "rush"})
 
     assert gate(bundle, roles=["boss", "staff"]).problems == []
+
+
+def test_cel_escapes_json_cannot_read_are_left_untried() -> None:
+    bundle = with_transitions(
+        {"from": "approve", "to": "big", "condition": 'data.priority == "\\x41"'},
+        {"from": "approve", "to": "small", "condition": "", "priority": 1},
+    )
+    bundle["workflow"]["transitions"].append({"from": "big", "to": "rush"})
+
+    problems = [str(p) for p in dry_run_problems(bundle)]
+
+    assert problems and problems[0].startswith(
+        "workflow.transitions[1]: No sample data takes this transition"
+    )
+
+
+def test_a_task_that_only_ever_loops_is_named() -> None:
+    bundle = with_transitions(
+        {"from": "approve", "to": "big"},
+        {"from": "big", "to": "rush"},
+        {"from": "rush", "to": "big"},
+        {"from": "small", "to": "small"},
+    )
+
+    assert [str(p) for p in dry_run_problems(bundle)] == [
+        "workflow.tasks[0]: No sample run gets from this task to the end: it loops forever.",
+        "workflow.tasks[1]: No sample run gets from this task to the end: it loops forever.",
+        "workflow.tasks[2]: No sample run gets from this task to the end: it loops forever.",
+        "workflow.tasks[3]: No sample run reaches this task.",
+    ]

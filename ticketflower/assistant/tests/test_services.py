@@ -1,6 +1,9 @@
 """Conversations, messages with documents, proposals and saving them; and the command line."""
 
+import json
+import time
 from collections.abc import Iterator
+from datetime import timedelta
 from io import StringIO
 from pathlib import Path
 from typing import Any
@@ -9,19 +12,21 @@ import pytest
 from django.core.exceptions import PermissionDenied
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
+from django.utils import timezone
 from procrastinate.contrib.django.models import ProcrastinateJob
 from reversion.models import Version
 
 from conftest import Tenant
 from ticketflower.assistant import services
-from ticketflower.assistant.generators.base import GeneratorFailed, Proposal, ProposalRequest
+from ticketflower.assistant.generators.base import ChatMessage, GeneratorFailed, Proposal, ProposalRequest
+from ticketflower.assistant.generators.outline import OutlineGenerator
 from ticketflower.assistant.models import AssistantRevision, Conversation, Document, Message
 from ticketflower.assistant.tests.llm_server import ChatServer, chat_server, recorded, streamed
 from ticketflower.assistant.tests.test_outline import LAUNDRY
 from ticketflower.definitions.models import WorkflowDefinition
 from ticketflower.files.models import FileUpload
 from ticketflower.tenancy.context import company_context
-from ticketflower.tenancy.models import CompanyRole
+from ticketflower.tenancy.models import Company, CompanyRole
 
 pytestmark = pytest.mark.django_db
 
@@ -306,3 +311,107 @@ def test_an_unreachable_llm_is_said_in_the_thread(tenant_a: Tenant, settings: An
     assert answer.status == Message.Status.FAILED
     assert "could not be reached" in answer.text
     assert conversation.proposal == {}
+
+
+# --- what must not stall or stick ------------------------------------------------------------
+
+
+class Unfinished:
+    """A generator whose proposal breaks what comes after it (its usage cannot be recorded)."""
+
+    name = "unfinished"
+
+    def propose(self, request: ProposalRequest, **kwargs: object) -> Proposal:
+        proposal = OutlineGenerator().propose(request)
+        proposal.usage = object()  # type: ignore[assignment]
+        return proposal
+
+
+def test_a_failure_after_the_generator_still_ends_the_wait(tenant_a: Tenant) -> None:
+    conversation = services.conversation_start(actor=tenant_a.designer)
+    services.message_post(actor=tenant_a.designer, conversation=conversation, text=LAUNDRY)
+
+    with company_context(tenant_a.company):
+        pending = conversation.messages.get(status=Message.Status.PENDING)
+        failed = services.proposal_make(pending.pk, chosen=Unfinished())
+    assert failed is not None and failed.status == Message.Status.FAILED
+    services.message_post(actor=tenant_a.designer, conversation=conversation, text="again")  # not locked
+
+
+def test_an_answer_with_nul_characters_is_stored_without_them(tenant_a: Tenant, llm: ChatServer) -> None:
+    answer = json.loads(recorded("laundry.json"))
+    answer["reply"] = "Here\u0000 it is"
+    answer["bundle"]["workflow"]["description"] = "Bags\u0000 of laundry"
+    llm.answer(streamed(json.dumps(answer)))
+
+    conversation = answered(tenant_a, "We pick up laundry.")
+
+    assert conversation.proposal["reply"] == "Here it is"
+    assert conversation.proposal["bundle"]["workflow"]["description"] == "Bags of laundry"
+
+
+def test_an_answer_that_never_came_gives_way(tenant_a: Tenant) -> None:
+    conversation = services.conversation_start(actor=tenant_a.designer)
+    services.message_post(actor=tenant_a.designer, conversation=conversation, text=LAUNDRY)
+    with company_context(tenant_a.company):
+        Message.objects.filter(status=Message.Status.PENDING).update(
+            created_at=timezone.now() - services.PENDING_GIVES_UP - timedelta(seconds=1)
+        )
+
+    services.message_post(actor=tenant_a.designer, conversation=conversation, text="make the photo required")
+
+    with company_context(tenant_a.company):
+        statuses = list(conversation.messages.order_by("id").values_list("role", "status", "text"))
+    assert statuses[1] == ("assistant", "failed", "The assistant did not answer in time. Try again.")
+    assert statuses[-1][:2] == ("assistant", "pending")
+
+
+def test_a_workflow_the_designer_may_not_edit_takes_no_messages(tenant_a: Tenant) -> None:
+    conversation = answered(tenant_a)
+    services.proposal_save(actor=tenant_a.admin, conversation=conversation)
+    with company_context(tenant_a.company):
+        Company.objects.filter(pk=tenant_a.company.pk).update(restrict_definitions=True)
+    tenant_a.designer.refresh_from_db()
+    conversation.refresh_from_db()
+
+    with pytest.raises(PermissionDenied):
+        services.message_post(actor=tenant_a.designer, conversation=conversation, text="make it blue")
+
+
+def test_a_save_that_cannot_import_creates_no_roles(tenant_a: Tenant) -> None:
+    conversation = answered(tenant_a)
+    services.proposal_save(
+        actor=tenant_a.admin,
+        conversation=services.conversation_record(
+            actor=tenant_a.admin, title="Other", text=LAUNDRY, proposal=conversation.proposal, usage={}
+        ),
+    )
+    with company_context(tenant_a.company):
+        CompanyRole.objects.filter(name__in=["Driver", "Washer"]).delete()
+
+    # The same title as the workflow just saved: the import refuses, after roles were made.
+    result = services.proposal_save(actor=tenant_a.admin, conversation=conversation)
+
+    assert not result.ok and "already has a workflow called" in result.problems[0]
+    with company_context(tenant_a.company):
+        assert not CompanyRole.objects.filter(name__in=["Driver", "Washer"]).exists()
+        assert WorkflowDefinition.objects.count() == 1
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "1. Manager checks. If amount" + " " * 20_000 + "x",
+        "if " * 6666,
+        ("1. Clerk checks. " + "if " * 160 + "\n") * 120,
+        "1. A checks. If " + ", " * 9_000,
+        "1. X does. Repeat " + "until " * 3_000,
+    ],
+)
+def test_a_hostile_outline_is_read_without_stalling(text: str) -> None:
+    started = time.monotonic()
+
+    OutlineGenerator().propose(ProposalRequest(messages=[ChatMessage("user", text)]))
+
+    # A guard against runaway regular expressions (seconds to minutes), not a speed target.
+    assert time.monotonic() - started < 5

@@ -17,6 +17,7 @@ from reversion.models import Revision, Version
 from conftest import Tenant
 from tests.factories import load_bundle, make_release, make_ticket, make_workflow
 from ticketflower.accounts.services import api_token_create
+from ticketflower.assistant.models import AssistantRevision, Conversation, Document, Message
 from ticketflower.definitions import services
 from ticketflower.definitions.models import TaskDefinition, WorkflowTransition
 from ticketflower.files.models import FileAttachment, FileUpload
@@ -119,6 +120,19 @@ def both(tenant_a: Tenant, tenant_b: Tenant) -> tuple[Tenant, Tenant]:
             FileAttachment.objects.create(file=upload, ticket=ticket)
             # A draft task no transition points at: rows referencing a task answer first otherwise.
             TaskDefinition.objects.create(workflow=workflow, key="orphan", title="Orphan")
+            # A conversation with the assistant: a message, its document, a revision it wrote.
+            conversation = Conversation.objects.create(
+                title="Talk", workflow=workflow, created_by=tenant.designer
+            )
+            said = Message.objects.create(
+                conversation=conversation, role="user", text="hi", created_by=tenant.designer
+            )
+            Document.objects.create(
+                conversation=conversation, message=said, file=upload, name="a.md", text="hi"
+            )
+            revision = Version.objects.get_for_object(workflow).first()
+            assert revision is not None
+            AssistantRevision.objects.create(revision=revision.revision, conversation=conversation)
     # Targets that clash with no unique key of A's rows, so only the company can refuse:
     # tasks with other keys, and a run without a ticket.
     complaint = make_workflow(tenant_b.designer, "customer-complaint.yaml")

@@ -24,13 +24,21 @@ FIELD_TYPE_LABELS = {
 }  # fmt: skip
 
 
-LAYOUT_ORDER = [
-    Kind.TICKET_EDIT,
-    Kind.TICKET_DISPLAY,
-    Kind.TASK_EDIT,
-    Kind.WORKFLOW_DISPLAY,
-    Kind.TASK_DISPLAY,
-]
+# The submit form first (what a person checks first), then each task's two, then the overview.
+LAYOUT_ORDER = {
+    Kind.TICKET_EDIT: 0,
+    Kind.TICKET_DISPLAY: 1,
+    Kind.TASK_EDIT: 2,
+    Kind.TASK_DISPLAY: 2,
+    Kind.WORKFLOW_DISPLAY: 3,
+}
+LAYOUT_LABELS = {
+    Kind.TICKET_EDIT: "Submit form: {}",
+    Kind.TICKET_DISPLAY: "Ticket page: {}",
+    Kind.TASK_EDIT: "Task “{}”: what the worker fills in",
+    Kind.TASK_DISPLAY: "Task “{}”: what the worker sees",
+    Kind.WORKFLOW_DISPLAY: "Workflow display: {}",
+}
 
 
 def conversations() -> QuerySet[Conversation]:
@@ -97,15 +105,8 @@ def proposal_view(conversation: Conversation) -> ProposalView | None:
         for f in workflow.get("fields") or []
     ]
     layouts = []
-    shown = [slot for slot in bundle_slots(bundle) if slot.kind is not Kind.TASK_DISPLAY]
-    # The submit form first: what a person checks first; what a task reads shows in the forms that wrote it.
-    for slot in sorted(shown, key=lambda slot: LAYOUT_ORDER.index(slot.kind)):
-        label = {
-            Kind.TICKET_EDIT: "Submit form: {}",
-            Kind.TICKET_DISPLAY: "Ticket page: {}",
-            Kind.TASK_EDIT: "Task: {}",
-            Kind.WORKFLOW_DISPLAY: "Workflow display: {}",
-        }[slot.kind].format(slot.title)
+    for slot in sorted(bundle_slots(bundle), key=lambda slot: LAYOUT_ORDER[slot.kind]):
+        label = LAYOUT_LABELS[slot.kind].format(slot.title)
         preview = preview_frame(bundle, slot.path, slot.effective_source())
         layouts.append(LayoutPreview(label, slot.path, preview.frame, [str(p) for p in preview.problems]))
     before: dict[str, Any] = {}

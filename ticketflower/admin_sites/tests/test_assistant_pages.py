@@ -59,8 +59,8 @@ def test_a_conversation_shows_the_writing_assistant_then_the_proposal(
     assert "Here is a workflow for “Laundry pickup”" in page
     assert 'data-testid="workflow-graph"' in page
     assert 'data-testid="proposal-fields"' in page and "Photo of stains" in page
-    assert page.count('data-testid="proposal-layout"') == 7  # 2 ticket, 4 task forms, the workflow
-    assert page.count("data-tf-layout") == 7
+    assert page.count('data-testid="proposal-layout"') == 11  # 2 of the ticket, 2 per task, the workflow
+    assert page.count("data-tf-layout") == 11
     assert "Saving creates these company roles:" in page and "Driver, Washer, Manager, Staff" in page
     assert "Save as draft" in page and ">Publish<" not in page
 

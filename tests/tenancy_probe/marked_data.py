@@ -29,6 +29,7 @@ from conftest import Tenant
 from tests.factories import load_bundle, make_ticket
 from ticketflower.accounts.services import api_token_create
 from ticketflower.assistant.models import Conversation, Document, Message
+from ticketflower.definitions.bundles import bundle_sha256
 from ticketflower.definitions.models import WorkflowDefinition
 from ticketflower.definitions.services import bundle_import, release_rollback, workflow_publish
 from ticketflower.files.models import FileUpload
@@ -183,12 +184,13 @@ def make_work(tenant: Tenant, *, marker: str | None = None) -> WorkflowDefinitio
 def _talk_to_the_assistant(
     tenant: Tenant, workflow: WorkflowDefinition, bundle: dict[str, Any], text: Any, name: Any
 ) -> None:
-    """A conversation with the assistant: a document, an answer, and its proposal."""
+    """Two conversations with the assistant: one saved (its page offers "Publish"), one not yet
+    (its page offers "Save as draft"); a document, an answer and its proposal."""
     proposal = {
         "bundle": bundle,
         "reply": text("here is your workflow"),
         "questions": [text("who approves?")],
-        "problems": [],  # none: the page offers "Save as draft"
+        "problems": [],
         "new_roles": [text("Washer")],
         "generator": name("outline"),
     }
@@ -197,7 +199,15 @@ def _talk_to_the_assistant(
         workflow=workflow,
         created_by=tenant.designer,
         proposal=proposal,
-        saved_version=WorkflowDefinition.objects.get(pk=workflow.pk).version,  # saved: "Publish" shows too
+        # Saved as it is: the page offers "Publish" too.
+        saved_version=WorkflowDefinition.objects.get(pk=workflow.pk).version,
+        saved_sha256=bundle_sha256(bundle),
+    )
+    unsaved = Conversation.objects.create(
+        title=text("second talk"), workflow=workflow, created_by=tenant.designer, proposal=proposal
+    )
+    Message.objects.create(
+        conversation=unsaved, role=Message.Role.USER, text=text("and phones"), created_by=tenant.designer
     )
     question = Message.objects.create(
         conversation=conversation,
@@ -304,7 +314,7 @@ def _short(rows: list[Any]) -> str:
 # Not the company's words: hashes, and the fixed name of what acted when no person did ("TicketFlower").
 # Hashes and labels of the system, not text a person wrote (a release's `layouts` maps each
 # layout to its compiled module's hash).
-_NOT_TEXT = {"password", "sha256", "key_hash", "prefix", "actor_label", "layouts"}
+_NOT_TEXT = {"password", "sha256", "saved_sha256", "key_hash", "prefix", "actor_label", "layouts"}
 _DATA_FIELDS = {"data", "input_data", "output_data"}  # JSON keyed by field names
 
 

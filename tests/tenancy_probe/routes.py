@@ -111,6 +111,9 @@ def target_pks(route: Route, target: Tenant) -> list[str]:
                 request.user = user
                 if site is not None and site.has_permission(request):
                     found |= set(model_admin.get_queryset(request).values_list("pk", flat=True))
+    if not found and model_admin is None and any(f.name == "company" for f in model._meta.fields):
+        # A page of its own, not a ModelAdmin's (the assistant's conversations): first and last row.
+        found = {int(pk) for pk in _rows(model, target)}
     if not found:
         row = instance_of(model, target)
         found = {row.pk} if row is not None else {target.member.pk}

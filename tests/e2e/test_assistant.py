@@ -6,8 +6,6 @@ publishes, gives themselves the driver's role, submits a ticket through the gene
 and completes the first task as the driver.
 """
 
-import time
-
 import pytest
 from playwright.sync_api import FrameLocator, Locator, Page, expect
 from pytest_django.live_server_helper import LiveServer
@@ -60,12 +58,10 @@ def test_a_new_company_goes_from_an_outline_to_a_ticket_worked_on(
         page.goto(f"{base}/design/")
         page.locator("#nav-sidebar").get_by_role("link", name="Assistant").click()
         page.get_by_label("Message").fill(OUTLINE)
-        started = time.monotonic()
         page.get_by_role("button", name="Propose a workflow").click()
 
         # The proposal: its diagram, its fields, and the submit form live with sample values.
         expect(page.get_by_test_id("workflow-graph")).to_be_visible(timeout=30_000)
-        print(f"outline to rendered proposal: {time.monotonic() - started:.2f} s")
         expect(page.get_by_test_id("workflow-graph")).to_contain_text("Driver picks up the laundry")
         expect(page.get_by_test_id("proposal-fields")).to_contain_text("Photo of stains")
         form = ready_frame(page.get_by_test_id("proposal-layout").first)

@@ -22,6 +22,12 @@ COPY . .
 # esbuild compiles layouts at run time (a static binary); the built runtime is served by the app.
 COPY --from=layouts /runtime/node_modules ticketflower/layouts/runtime/node_modules
 COPY --from=layouts /static/layouts ticketflower/layouts/static/layouts
+# The assistant's gate renders every layout in Node (ticketflower/layouts/render.py): the render
+# runtime, and Node itself from the same official image (it needs libstdc++ beside it).
+COPY --from=layouts /runtime/dist ticketflower/layouts/runtime/dist
+COPY --from=layouts /usr/local/bin/node /usr/local/bin/node
+RUN apt-get update -qq && apt-get install -y -qq --no-install-recommends libstdc++6 \
+    && rm -rf /var/lib/apt/lists/* && node --version
 
 EXPOSE 8000
 # Idle on purpose: the server is started and stopped by hand (see README).

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import Prefetch, QuerySet
+from django.urls import reverse
 
 from ticketflower.assistant.gate import bundle_new_roles
 from ticketflower.assistant.models import Conversation, Document, Message
@@ -58,6 +59,7 @@ class LayoutPreview:
     path: str
     frame: LayoutFrame | None
     problems: list[str]
+    edit_url: str = ""  # the definition's page, once the proposal is saved as it is shown
 
 
 @dataclass(frozen=True)
@@ -105,10 +107,13 @@ def proposal_view(conversation: Conversation) -> ProposalView | None:
         for f in workflow.get("fields") or []
     ]
     layouts = []
+    pages = definition_pages(conversation, bundle) if saved_state(conversation).saved else {}
     for slot in sorted(bundle_slots(bundle), key=lambda slot: LAYOUT_ORDER[slot.kind]):
         label = LAYOUT_LABELS[slot.kind].format(slot.title)
         preview = preview_frame(bundle, slot.path, slot.effective_source())
-        layouts.append(LayoutPreview(label, slot.path, preview.frame, [str(p) for p in preview.problems]))
+        problems = [str(p) for p in preview.problems]
+        owner = slot.path.rsplit(".", 1)[0]  # "workflow.tasks[2]", "ticket_types[0]", "workflow"
+        layouts.append(LayoutPreview(label, slot.path, preview.frame, problems, pages.get(owner, "")))
     before: dict[str, Any] = {}
     against = "nothing saved yet"
     if conversation.workflow is not None:
@@ -175,6 +180,26 @@ def comparable(bundle: dict[str, Any]) -> dict[str, Any]:
     complete["format"] = complete.get("format") or "ticketflower-bundle/1"
     canonical: dict[str, Any] = json.loads(json.dumps(complete, sort_keys=True))
     return canonical
+
+
+def definition_pages(conversation: Conversation, bundle: dict[str, Any]) -> dict[str, str]:
+    """The design site's page of each part of the saved workflow, by its place in the bundle."""
+    workflow = conversation.workflow
+    if workflow is None:
+        return {}
+    pages = {"workflow": reverse("design:definitions_workflowdefinition_change", args=[workflow.pk])}
+    tasks = dict(workflow.tasks.values_list("key", "pk"))
+    for index, task in enumerate(bundle["workflow"].get("tasks") or []):
+        if task.get("key") in tasks:
+            pages[f"workflow.tasks[{index}]"] = reverse(
+                "design:definitions_taskdefinition_change", args=[tasks[task["key"]]]
+            )
+    types = {title.lower(): pk for title, pk in workflow.ticket_types.values_list("title", "pk")}
+    for index, ticket_type in enumerate(bundle.get("ticket_types") or []):
+        pk = types.get(str(ticket_type.get("title", "")).lower())
+        if pk is not None:
+            pages[f"ticket_types[{index}]"] = reverse("design:definitions_ticketdefinition_change", args=[pk])
+    return pages
 
 
 @dataclass(frozen=True)

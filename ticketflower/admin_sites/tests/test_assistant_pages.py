@@ -75,6 +75,8 @@ def test_save_then_publish_then_try_it(client: Client, tenant_a: Tenant) -> None
     assert "Give people these roles on the company site (People), or their tasks wait." in saved
     assert "Edit the workflow by hand" in saved
     assert ">Save as draft<" not in saved and "Saved as draft version 1." in saved
+    assert saved.count('data-testid="edit-by-hand"') == 11  # every layout opens its definition
+    assert "/design/definitions/taskdefinition/" in saved and "/design/definitions/ticketdefinition/" in saved
     assert "Saving creates these company roles:" not in saved  # they exist now
     assert "The same as draft version 1." in saved  # the diff: nothing but what was saved
 

@@ -57,7 +57,8 @@ def ticket_layouts(bundle: dict[str, Any], ticket_type: dict[str, Any]) -> dict[
     title = str(ticket_type.get("title") or "")
     description = str(ticket_type.get("description") or "")
     if asked:
-        body = _groups(asked, single_title=title, description=description)
+        # The portal shows the ticket type's description above its form already.
+        body = _groups(asked, single_title=title, description="")
     else:
         body = _section(title, description, [_line('<Text muted>{"Nothing to fill in."}</Text>')])
     return {

@@ -144,6 +144,9 @@ def comparable(bundle: dict[str, Any]) -> dict[str, Any]:
     workflow = complete.setdefault("workflow", {})
     for name, default in (("description", ""), ("ext_ref", []), ("fields", []), ("display_layout", "")):
         workflow[name] = workflow.get(name) or default
+    workflow["fields"] = [
+        {"required": False, "help_text": "", **f} if isinstance(f, dict) else f for f in workflow["fields"]
+    ]
     workflow["tasks"] = sorted(
         (
             {**TASK_DEFAULTS, **{k: v for k, v in task.items() if v is not None}}

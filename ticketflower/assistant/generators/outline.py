@@ -63,6 +63,7 @@ class Branch:
     condition: str  # CEL; "" = otherwise
     readable: str  # the condition as the person wrote it ("amount is more than 500")
     target: int  # a step's id, or END
+    priority: int | None = None  # as a saved workflow had it
 
 
 @dataclass
@@ -78,6 +79,12 @@ class Step:
     pool: bool = False
     branches: list[Branch] = field(default_factory=list)
     ends: bool = False  # "… and the ticket is closed": no next step
+    # From a saved workflow (outline_from_bundle), kept as they were: its key, what it reads,
+    # what it must record, and its transitions exactly (no "otherwise" added).
+    key: str = ""
+    inputs: list[str] | None = None
+    must_record: list[str] | None = None
+    exact: bool = False
 
 
 @dataclass
@@ -89,6 +96,9 @@ class Outline:
     asked: list[str] = field(default_factory=list)  # names of the fields the ticket form asks
     steps: list[Step] = field(default_factory=list)
     questions: list[str] = field(default_factory=list)
+    # From a saved workflow: its ticket type as it was (title, description, field entries with
+    # presets); None for an outline a person wrote.
+    ticket_type: dict[str, Any] | None = None
 
     def field_named(self, name: str) -> OField | None:
         return next((f for f in self.fields if f.name == name), None)
@@ -833,18 +843,22 @@ def _cel_string(text: str) -> str:
 
 def _same_match(outline: Outline, phrase: str, chosen: OField) -> list[OField]:
     """Other fields the words name just as well as `chosen`."""
-    wanted = set(_words(phrase))
-    mine = set(_words(chosen.label)) & wanted
-    return [f for f in outline.fields if f is not chosen and set(_words(f.label)) & wanted == mine]
+    scores = _match_scores(outline, phrase)
+    best = scores.get(chosen.name, 0.0)
+    return [f for f in outline.fields if f is not chosen and scores.get(f.name) == best]
 
 
 def _match_field(outline: Outline, phrase: str) -> OField | None:
     """The field whose label the words name best: all its words, or all the phrase's words."""
+    scores = _match_scores(outline, phrase)
+    best = max(outline.fields, key=lambda f: scores.get(f.name, 0.0), default=None)
+    return best if best is not None and scores.get(best.name, 0.0) >= 0.5 else None
+
+
+def _match_scores(outline: Outline, phrase: str) -> dict[str, float]:
     wanted = set(_words(phrase))
-    if not wanted:
-        return None
-    best: tuple[float, OField] | None = None
-    for candidate in outline.fields:
+    scores: dict[str, float] = {}
+    for candidate in outline.fields if wanted else []:
         have = set(_words(candidate.label)) | set(candidate.name.split("_"))
         common = wanted & have
         if not common:
@@ -852,9 +866,10 @@ def _match_field(outline: Outline, phrase: str) -> OField | None:
         score = len(common) / len(wanted | set(_words(candidate.label)))
         if common == wanted or common >= set(_words(candidate.label)):
             score += 1
-        if best is None or score > best[0]:
-            best = (score, candidate)
-    return best[1] if best and best[0] >= 0.5 else None
+        if candidate.name == "_".join(_words(phrase)):
+            score += 1  # named exactly
+        scores[candidate.name] = score
+    return scores
 
 
 # --- writing the bundle -----------------------------------------------------------------------
@@ -877,6 +892,10 @@ def outline_bundle(outline: Outline) -> dict[str, Any]:
     keys: dict[int, str] = {}
     taken: set[str] = set()
     for step in outline.steps:
+        if step.key and step.key not in taken:
+            keys[step.id] = step.key
+            taken.add(step.key)
+            continue
         base = identifier(step.title)[:40] or f"step_{step.id}"
         key, n = base, 2
         while key in taken:
@@ -891,8 +910,16 @@ def outline_bundle(outline: Outline) -> dict[str, Any]:
             "title": step.title,
             "type": step.kind,
             "description": "",
-            "input_schema": _schema([n for n in known if n not in step.records], by_name, required=False),
-            "output_schema": _schema(step.records, by_name, required=True),
+            "input_schema": _schema(
+                [
+                    n
+                    for n in (step.inputs if step.inputs is not None else known)
+                    if n in by_name and n not in step.records
+                ],
+                by_name,
+                required=False,
+            ),
+            "output_schema": _schema(step.records, by_name, required=True, also=_must_record(step)),
         }
         if step.kind == "FORM":
             task["assignment"] = "pool" if step.pool else "auto"
@@ -909,7 +936,7 @@ def outline_bundle(outline: Outline) -> dict[str, Any]:
         transitions.append({"from": None, "to": keys[outline.steps[0].id], "condition": "", "priority": 0})
     for index, step in enumerate(outline.steps):
         branches = list(step.branches)
-        if branches and branches[-1].condition:
+        if branches and branches[-1].condition and not step.exact:
             # Every outcome must go somewhere: when no condition holds, on to the next step.
             nxt = outline.steps[index + 1].id if index + 1 < len(outline.steps) and not step.ends else END
             branches.append(Branch("", "", nxt))
@@ -923,13 +950,16 @@ def outline_bundle(outline: Outline) -> dict[str, Any]:
             # no outgoing transitions. Send it to a closing step made for it.
             closing = _closing_step(outline, tasks, keys)
             branches = [replace(b, target=closing) if b.target == END else b for b in branches]
-        for priority, branch in enumerate(branches):
+        given = [b.priority for b in branches]
+        # A saved workflow's priorities, while they still order the ways as listed; else 0, 1, 2…
+        as_saved = None not in given and given == sorted(set(given))  # type: ignore[type-var]
+        for position, branch in enumerate(branches):
             transitions.append(
                 {
                     "from": keys[step.id],
                     "to": keys[branch.target],
                     "condition": branch.condition,
-                    "priority": priority,
+                    "priority": branch.priority if as_saved and branch.priority is not None else position,
                 }
             )
     ticket_type: dict[str, Any] = {
@@ -938,6 +968,17 @@ def outline_bundle(outline: Outline) -> dict[str, Any]:
         "fields": [{"field": n} for n in outline.asked],
         "allowed_roles": outline.submit_roles,
     }
+    if outline.ticket_type is not None:
+        # A saved workflow's ticket type keeps its name, text and presets; the outline says what it asks.
+        kept = [
+            e
+            for e in outline.ticket_type.get("fields") or []
+            if e.get("field") in by_name and ("preset" in e or e.get("field") in outline.asked)
+        ]
+        named = {e["field"] for e in kept}
+        ticket_type["title"] = outline.ticket_type.get("title") or outline.title
+        ticket_type["description"] = outline.ticket_type.get("description") or ""
+        ticket_type["fields"] = kept + [{"field": n} for n in outline.asked if n not in named]
     bundle: dict[str, Any] = {
         "format": "ticketflower-bundle/1",
         "workflow": {
@@ -994,13 +1035,22 @@ def _closing_step(outline: Outline, tasks: list[dict[str, Any]], keys: dict[int,
     return closing_id
 
 
-def _schema(names: list[str], by_name: dict[str, OField], *, required: bool) -> dict[str, Any]:
+def _must_record(step: Step) -> set[str]:
+    """What a task must record: what the saved workflow required, and whatever its own
+    transitions read (a yes/no left blank would otherwise always take the same way)."""
+    read = {n for b in step.branches for n in re.findall(r"data\.(\w+)", b.condition)}
+    return set(step.must_record or []) | (read & set(step.records))
+
+
+def _schema(
+    names: list[str], by_name: dict[str, OField], *, required: bool, also: set[str] | None = None
+) -> dict[str, Any]:
     properties = {}
     for name in names:
         f = by_name[name]
         properties[name] = value_schema({"type": f.type, "options": f.options})
     schema: dict[str, Any] = {"type": "object", "properties": properties}
-    wanted = [n for n in names if required and by_name[n].required]
+    wanted = [n for n in names if required and (by_name[n].required or n in (also or set()))]
     if wanted:
         schema["required"] = wanted
     return schema
@@ -1120,7 +1170,7 @@ def _revise_one(outline: Outline, text: str) -> str:
     if m:
         f = _match_field(outline, m.group(1))
         if f is None:
-            return ""
+            return f"There is no field “{_clean(m.group(1))}” to make {m.group(2)}."
         others = _same_match(outline, m.group(1), f)
         if others:
             names = _join([f"“{o.label}”" for o in [f, *others]])
@@ -1234,7 +1284,13 @@ def _add_step(outline: Outline, text: str, condition: str | None) -> str:
         before = steps[position - 1]
         after = steps[position + 1].id if position + 1 < len(steps) else END
         if before.branches:
-            before.branches.insert(0, Branch(cond[0], cond[1], new.id))
+            # After the step's own conditions; what held no condition still goes where it went.
+            conditional = [b for b in before.branches if b.condition]
+            fallback = [b for b in before.branches if not b.condition]
+            if not fallback and not before.exact:
+                fallback = [Branch("", "", END if before.ends else after)]
+            before.branches = [*conditional, Branch(cond[0], cond[1], new.id), *fallback]
+            before.ends = False
         else:
             before.branches = [
                 Branch(cond[0], cond[1], new.id),
@@ -1301,7 +1357,7 @@ class OutlineGenerator:
         bundle = outline_bundle(outline)
         if request.draft:
             _keep_written(bundle, request.draft)
-        reply = _reply(outline, done, missed, revised=not fresh)
+        reply = _reply(outline, done, missed, revised=not fresh, from_draft=outline.ticket_type is not None)
         if on_text is not None:
             on_text(reply)
         return Proposal(
@@ -1337,7 +1393,11 @@ def _starting_point(request: ProposalRequest) -> tuple[Outline, list[str], bool]
             return parse_outline(attached), instructions + after, True
     users = [m.text for m in messages if m.role == "user" and m.text.strip()]
     if request.draft:
-        return outline_from_bundle(request.draft), users, False
+        # Revising a saved workflow: start from the draft as it stands now (the last proposal,
+        # or the saved draft) and apply what was asked since the last answer.
+        last = max((i for i, m in enumerate(messages) if m.role == "assistant"), default=-1)
+        since = [m.text for m in messages[last + 1 :] if m.role == "user" and m.text.strip()]
+        return outline_from_bundle(request.draft), since, False
     loose = "\n\n".join(text for text in documents.values() if text.strip())
     if loose:
         return parse_outline(loose), users, True
@@ -1370,6 +1430,7 @@ def outline_from_bundle(bundle: dict[str, Any]) -> Outline:
             )
         )
     known = {f.name for f in outline.fields}
+    outline.ticket_type = dict(first) if first else None
     outline.asked = [
         e["field"] for e in first.get("fields") or [] if e.get("field") in known and "preset" not in e
     ]
@@ -1388,32 +1449,43 @@ def outline_from_bundle(bundle: dict[str, Any]) -> Outline:
             url=str(task.get("action_url") or ""),
             timeout=int(task.get("timeout_seconds") or 0),
             pool=task.get("assignment") == "pool",
+            key=str(task["key"]),
+            inputs=list((task.get("input_schema") or {}).get("properties") or {}),
+            must_record=list((task.get("output_schema") or {}).get("required") or []),
+            exact=True,
         )
         outgoing = sorted(
             (t for t in transitions if t.get("from") == task["key"] and t.get("to") in ids),
             key=lambda t: int(t.get("priority") or 0),
         )
         step.branches = [
-            Branch(str(t.get("condition") or ""), str(t.get("condition") or ""), ids[t["to"]])
+            Branch(
+                str(t.get("condition") or ""),
+                str(t.get("condition") or ""),
+                ids[t["to"]],
+                int(t.get("priority") or 0),
+            )
             for t in outgoing
         ]
         if not outgoing:
             step.ends = True
         elif len(outgoing) == 1 and not step.branches[0].condition and step.branches[0].target == step.id + 1:
             step.branches = []  # simply the next step
+            step.exact = False
         outline.steps.append(step)
     return outline
 
 
 def _keep_written(bundle: dict[str, Any], draft: dict[str, Any]) -> None:
-    """Keep what the draft has written for a task or ticket type the proposal still has as it was:
-    its layouts (they may be hand-made), links and, for actions, its transforms."""
+    """Keep what the draft holds for a task or ticket type the proposal still has with the same
+    fields: its layouts (hand-made, or empty for the generated default), schemas, links and, for
+    actions, its transforms. A revision then changes only what was asked."""
     before = {
         t.get("key"): t for t in (draft.get("workflow") or {}).get("tasks") or [] if isinstance(t, dict)
     }
 
     def names(schema: Any) -> set[str]:
-        return set(((schema or {}).get("properties") or {}).keys())
+        return set(((schema or {}).get("properties") or {}).keys()) if isinstance(schema, dict) else set()
 
     for task in bundle["workflow"]["tasks"]:
         old = before.get(task["key"])
@@ -1422,12 +1494,14 @@ def _keep_written(bundle: dict[str, Any], draft: dict[str, Any]) -> None:
         task["ext_ref"] = old.get("ext_ref") or []
         task["description"] = old.get("description") or task.get("description") or ""
         if names(old.get("output_schema")) == names(task["output_schema"]):
-            task["edit_layout"] = old.get("edit_layout") or task["edit_layout"]
+            task["output_schema"] = old.get("output_schema") or {}  # left out: none, as an import reads it
+            task["edit_layout"] = old.get("edit_layout") or ""
             if task["type"] != "FORM":
                 task["input_transform"] = old.get("input_transform")
-                task["output_transform"] = old.get("output_transform") or task["output_transform"]
+                task["output_transform"] = old.get("output_transform")
         if names(old.get("input_schema")) == names(task["input_schema"]):
-            task["display_layout"] = old.get("display_layout") or task["display_layout"]
+            task["input_schema"] = old.get("input_schema") or {}
+            task["display_layout"] = old.get("display_layout") or ""
     old_types = {
         str(t.get("title", "")).lower(): t for t in draft.get("ticket_types") or [] if isinstance(t, dict)
     }
@@ -1436,15 +1510,17 @@ def _keep_written(bundle: dict[str, Any], draft: dict[str, Any]) -> None:
         if old is not None and [e.get("field") for e in old.get("fields") or []] == [
             e["field"] for e in ticket_type["fields"]
         ]:
-            ticket_type["edit_layout"] = old.get("edit_layout") or ticket_type["edit_layout"]
-            ticket_type["display_layout"] = old.get("display_layout") or ticket_type["display_layout"]
+            ticket_type["edit_layout"] = old.get("edit_layout") or ""
+            ticket_type["display_layout"] = old.get("display_layout") or ""
             ticket_type["ext_ref"] = old.get("ext_ref") or []
     old_workflow = draft.get("workflow") or {}
     bundle["workflow"]["display_layout"] = old_workflow.get("display_layout") or ""
     bundle["workflow"]["ext_ref"] = old_workflow.get("ext_ref") or []
 
 
-def _reply(outline: Outline, done: list[str], missed: list[str], *, revised: bool) -> str:
+def _reply(
+    outline: Outline, done: list[str], missed: list[str], *, revised: bool, from_draft: bool = False
+) -> str:
     if not outline.asked and not outline.steps:
         return (
             "I could not find a form or steps in that. Write the request's name on the first line, "
@@ -1462,7 +1538,10 @@ def _reply(outline: Outline, done: list[str], missed: list[str], *, revised: boo
         )
     intro = "Here is the revised workflow" if revised else "Here is a workflow"
     outline_words = outline_text(outline)
-    return f"{head}{intro} for “{outline.title}”: {counts}. {_OUTLINE_MARK}{outline_words}"
+    # A saved workflow's outline is shown, not marked: the next answer starts from the draft
+    # again, which keeps what an outline cannot say (keys, transforms, presets).
+    mark = "The workflow as an outline:\n\n" if from_draft else _OUTLINE_MARK
+    return f"{head}{intro} for “{outline.title}”: {counts}. {mark}{outline_words}"
 
 
 _EXAMPLE = """Bike repair
@@ -1477,5 +1556,5 @@ The form asks for:
 Steps:
 1. Mechanic checks the bike and records the price.
 2. If the price is more than 100, go to step 3, otherwise go to step 4.
-3. Manager approves.
+3. Manager approves. If it is not approved, the ticket is closed.
 4. Mechanic repairs the bike. Then the ticket is closed."""

@@ -4,6 +4,7 @@ from typing import Any
 
 import pytest
 
+from tests.factories import load_bundle
 from ticketflower.assistant.gate import gate
 from ticketflower.assistant.generators import generator
 from ticketflower.assistant.generators.base import ChatMessage, Document, ProposalRequest
@@ -15,6 +16,7 @@ from ticketflower.assistant.generators.outline import (
     parse_outline,
     revise,
 )
+from ticketflower.assistant.selectors import comparable
 from ticketflower.definitions.validation import validate_bundle
 
 LAUNDRY = """Laundry pickup
@@ -97,7 +99,7 @@ def test_the_laundry_outline_becomes_a_valid_bundle_with_roles_branches_and_layo
     ]
     # Every form and display is written TSX, grouped, never the bare default.
     edit = ticket_type["edit_layout"]
-    assert 'import { Columns, Field, Form, Section, Text } from "@ticketflower/kit";' in edit
+    assert 'import { Columns, Field, Form, Section } from "@ticketflower/kit";' in edit
     assert '<Section title={"Contact"}>' in edit and '<Section title={"Attachments"}>' in edit
     assert all(t["edit_layout"] and t["display_layout"] for t in tasks.values())
 
@@ -496,3 +498,62 @@ def test_a_request_without_an_outline_gets_an_example_back() -> None:
     assert proposal.reply.startswith("I could not find a form or steps in that.")
     assert "The form asks for:" in proposal.reply
     assert gate(proposal.bundle, roles=[]).problems  # nothing to save
+
+
+@pytest.mark.parametrize(
+    ("name", "field", "said"),
+    [
+        ("purchase-order.yaml", "supplier", "make the supplier optional"),
+        ("it-equipment-request.yaml", "item", "make the item optional"),
+        ("customer-complaint.yaml", "customer_email", "make the customer e-mail optional"),
+    ],
+)
+def test_revising_a_saved_workflow_changes_only_what_was_asked(name: str, field: str, said: str) -> None:
+    saved = load_bundle(name)
+
+    proposal = answer_of(("user", said), draft=saved)
+
+    expected = comparable(saved)
+    for spec in expected["workflow"]["fields"]:
+        if spec["name"] == field:
+            spec["required"] = False
+    assert comparable(proposal.bundle) == expected
+    assert proposal.questions == []
+    assert gate(proposal.bundle, roles=["Finance", "Purchasing", "Managers", "Manager"]).problems == []
+
+
+def test_the_next_change_starts_from_the_last_proposal_of_a_saved_workflow() -> None:
+    saved = load_bundle("purchase-order.yaml")
+    first = answer_of(("user", "make the supplier optional"), draft=saved)
+
+    second = answer_of(
+        ("user", "make the supplier optional"),
+        ("assistant", first.reply),
+        ("user", "rename the item to article"),
+        draft=first.bundle,
+    )
+
+    assert second.reply.startswith("Renamed to “Article”.")
+    fields = fields_of(second.bundle)
+    assert (fields["supplier"]["required"], fields["item"]["label"]) == (False, "Article")
+
+
+def test_an_approval_after_a_step_with_its_own_conditions_leaves_the_rest_where_it_went() -> None:
+    text = LAUNDRY.replace(
+        "1. Driver picks up the laundry and records the weight in kg.",
+        "1. Driver picks up the laundry and records the weight in kg and whether it is complete (yes/no).\n"
+        "   If it is complete is no, the ticket is closed.",
+    )
+
+    proposal = propose(text, "add a manager approval when how many bags is more than 10")
+    first = [
+        (to, condition)
+        for frm, to, condition in edges(proposal.bundle)
+        if frm == "driver_picks_up_the_laundry"
+    ]
+
+    assert first == [
+        ("closed", "has(data.complete) && !data.complete"),
+        ("manager_approves", "data.how_many_bags > 10"),
+        ("washer_washes_it", ""),
+    ]

@@ -2,6 +2,9 @@
 // far and reload the page once it is done (the proposal's artefacts are drawn by the server).
 (function () {
   "use strict";
+  const form = document.getElementById("message-form");
+  // A message the server refused: show why, where the person is looking.
+  if (form && form.querySelector("[role=alert]")) form.scrollIntoView({ block: "center" });
   const writing = document.querySelector("[data-testid=assistant-writing]");
   if (!writing) return;
   const partial = document.querySelector("[data-testid=assistant-partial]");
@@ -14,6 +17,17 @@
       const response = await fetch(url, { headers: { Accept: "application/json" }, credentials: "same-origin" });
       if (response.ok) {
         const state = await response.json();
+        const typed = form?.querySelector("textarea")?.value.trim();
+        if (!state.pending && typed) {
+          // Never drop what the person is writing: offer the answer instead of loading it.
+          writing.textContent = "The answer is ready: ";
+          const link = document.createElement("a");
+          link.href = `${window.location.pathname}?answered=${Date.now()}#latest`;
+          link.textContent = "show it (what you are writing here is not kept)";
+          link.className = "text-primary-600 underline";
+          writing.append(link);
+          return;
+        }
         if (!state.pending) {
           // A GET of the page, never reload(): that would send again a form this page answered.
           // (A new query string, so it is never taken for a jump within the page.)

@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from unfold.widgets import BASE_INPUT_CLASSES, CHECKBOX_CLASSES, SELECT_CLASSES
 
-from ticketflower.definitions.fields import NAME_PATTERN, FieldType, identifier
+from ticketflower.definitions.fields import NAME_PATTERN, TYPE_LABELS, FieldType, identifier
 
 PARTS = ("name", "type", "label", "required", "help_text", "options", "remove")
 TEXT_PARTS = ("name", "label", "help_text", "options")
@@ -35,21 +35,6 @@ ERROR_PARTS = {  # which input of the row an error is about
     "help_text": "help_text",
     "no_options": "options",
     "duplicate_option": "options",
-}
-
-TYPE_LABELS: dict[FieldType, Any] = {
-    FieldType.TEXT: gettext_lazy("Short text"),
-    FieldType.LONG_TEXT: gettext_lazy("Long text"),
-    FieldType.NUMBER: gettext_lazy("Number"),
-    FieldType.INTEGER: gettext_lazy("Whole number"),
-    FieldType.BOOLEAN: gettext_lazy("Yes / no"),
-    FieldType.DATE: gettext_lazy("Date"),
-    FieldType.DATETIME: gettext_lazy("Date and time"),
-    FieldType.EMAIL: gettext_lazy("E-mail address"),
-    FieldType.URL: gettext_lazy("Link (URL)"),
-    FieldType.CHOICE: gettext_lazy("One from a list"),
-    FieldType.MULTI_CHOICE: gettext_lazy("Several from a list"),
-    FieldType.FILE: gettext_lazy("File"),
 }
 
 

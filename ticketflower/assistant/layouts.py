@@ -5,9 +5,10 @@ details, the request itself, attachments), short fields sit side by side, a task
 what the task is for. Labels, help texts and required marks come from the kit's `Field`.
 """
 
-import json
 import re
 from typing import Any
+
+from ticketflower.layouts.slots import jsx_string
 
 _CONTACT = re.compile(
     r"\b(name|email|e_mail|phone|mobile|address|street|postcode|zip|city|company|contact)\b"
@@ -33,7 +34,7 @@ def task_layouts(bundle: dict[str, Any], task: dict[str, Any]) -> dict[str, str]
         edit_body = _section(
             title,
             description,
-            [_line(f"<Text muted>{_js(idle)}</Text>")],
+            [_line(f"<Text muted>{jsx_string(idle)}</Text>")],
         )
     display_body = (
         _groups([by_name[n] for n in inputs], single_title="What this step works with", description="")
@@ -87,7 +88,7 @@ def _groups(fields: list[dict[str, Any]], *, single_title: str, description: str
         return _section(single_title, description, _field_lines(fields))
     lines: list[str] = []
     if description:
-        lines.append(_line(f"<Text muted>{_js(description)}</Text>"))
+        lines.append(_line(f"<Text muted>{jsx_string(description)}</Text>"))
     for title, group in groups:
         lines += _section(title, "", _field_lines(group))
     return lines
@@ -108,7 +109,7 @@ def _field_lines(fields: list[dict[str, Any]]) -> list[str]:
         pair.clear()
 
     for f in fields:
-        tag = f"<Field name={_js(f['name'])} />"
+        tag = f"<Field name={jsx_string(f['name'])} />"
         if f["type"] in _WIDE:
             flush()
             lines.append(_line(tag))
@@ -121,9 +122,9 @@ def _field_lines(fields: list[dict[str, Any]]) -> list[str]:
 
 
 def _section(title: str, description: str, body: list[str]) -> list[str]:
-    described = f" description={_js(description)}" if description else ""
+    described = f" description={jsx_string(description)}" if description else ""
     return [
-        _line(f"<Section title={_js(title)}{described}>"),
+        _line(f"<Section title={jsx_string(title)}{described}>"),
         *(f"  {line}" for line in body),
         _line("</Section>"),
     ]
@@ -131,11 +132,6 @@ def _section(title: str, description: str, body: list[str]) -> list[str]:
 
 def _line(text: str, indent: int = 0) -> str:
     return "  " * indent + text
-
-
-def _js(text: str) -> str:
-    # A JSON string is a valid JS string literal; inside braces JSX never reads it as markup.
-    return "{" + json.dumps(text, ensure_ascii=False).replace("</", "<\\/") + "}"
 
 
 def _module(body: list[str], what: str) -> str:

@@ -10,6 +10,7 @@ from django.urls import reverse
 from ticketflower.assistant.gate import bundle_new_roles
 from ticketflower.assistant.models import Conversation, Document, Message
 from ticketflower.definitions.bundles import bundle_sha256, bundle_with_defaults, workflow_bundle
+from ticketflower.definitions.fields import TYPE_LABELS
 from ticketflower.definitions.models import ReleaseTicketType, WorkflowRelease
 from ticketflower.definitions.selectors import bundle_diff, current_release
 from ticketflower.definitions.services import TASK_DEFAULTS
@@ -17,13 +18,6 @@ from ticketflower.definitions.validation import shape_problems
 from ticketflower.layouts.embed import LayoutFrame, preview_frame
 from ticketflower.layouts.slots import Kind, bundle_slots
 from ticketflower.tenancy.models import CompanyRole
-
-FIELD_TYPE_LABELS = {
-    "text": "Short text", "long_text": "Long text", "number": "Number", "integer": "Whole number",
-    "boolean": "Yes / no", "date": "Date", "datetime": "Date and time", "email": "E-mail",
-    "url": "Link", "choice": "One of", "multi_choice": "Several of", "file": "File",
-}  # fmt: skip
-
 
 # The submit form first (what a person checks first), then each task's two, then the overview.
 LAYOUT_ORDER = {
@@ -97,7 +91,7 @@ def proposal_view(conversation: Conversation) -> ProposalView | None:
         {
             "name": f.get("name"),
             "label": f.get("label") or f.get("name"),
-            "type": FIELD_TYPE_LABELS.get(str(f.get("type")), f.get("type")),
+            "type": TYPE_LABELS.get(f.get("type"), f.get("type")),
             "options": ", ".join(f.get("options") or []),
             "required": bool(f.get("required")),
             "where": ", ".join(

@@ -13,6 +13,8 @@ from collections.abc import Collection
 from enum import StrEnum
 from typing import Any
 
+from django.utils.translation import gettext_lazy
+
 NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 
 
@@ -29,6 +31,23 @@ class FieldType(StrEnum):
     CHOICE = "choice"
     MULTI_CHOICE = "multi_choice"
     FILE = "file"
+
+
+# What each field type is called on the pages (the fields editor, the assistant's fields table).
+TYPE_LABELS: dict[FieldType, Any] = {
+    FieldType.TEXT: gettext_lazy("Short text"),
+    FieldType.LONG_TEXT: gettext_lazy("Long text"),
+    FieldType.NUMBER: gettext_lazy("Number"),
+    FieldType.INTEGER: gettext_lazy("Whole number"),
+    FieldType.BOOLEAN: gettext_lazy("Yes / no"),
+    FieldType.DATE: gettext_lazy("Date"),
+    FieldType.DATETIME: gettext_lazy("Date and time"),
+    FieldType.EMAIL: gettext_lazy("E-mail address"),
+    FieldType.URL: gettext_lazy("Link (URL)"),
+    FieldType.CHOICE: gettext_lazy("One from a list"),
+    FieldType.MULTI_CHOICE: gettext_lazy("Several from a list"),
+    FieldType.FILE: gettext_lazy("File"),
+}
 
 
 # The JSON Schema a value of each field type must satisfy (tasks' input/output schemas and

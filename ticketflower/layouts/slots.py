@@ -120,7 +120,7 @@ def _spec(field: dict[str, Any], *, required: bool | None = None) -> dict[str, A
 def default_source(slot: Slot) -> str:
     """A plain, complete layout for `slot`: every field it covers, in order, under its title."""
     if slot.kind is Kind.WORKFLOW_DISPLAY:
-        return _WORKFLOW_DISPLAY.format(title=_jsx_string("Steps"))
+        return _WORKFLOW_DISPLAY.format(title=jsx_string("Steps"))
     if not slot.fields:
         body = (
             '        <Text>{"Nothing to fill in."}</Text>'
@@ -128,11 +128,11 @@ def default_source(slot: Slot) -> str:
             else '        <Text>{"—"}</Text>'
         )
     else:
-        body = "\n".join(f"        <Field name={_jsx_string(f['name'])} />" for f in slot.fields)
-    return _FORM.format(title=_jsx_string(slot.title), body=body)
+        body = "\n".join(f"        <Field name={jsx_string(f['name'])} />" for f in slot.fields)
+    return _FORM.format(title=jsx_string(slot.title), body=body)
 
 
-def _jsx_string(text: str) -> str:
+def jsx_string(text: str) -> str:
     # A JSON string is a valid JS string literal; inside braces it is never read as JSX.
     return "{" + json.dumps(text, ensure_ascii=False).replace("</", "<\\/") + "}"
 

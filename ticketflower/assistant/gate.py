@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ticketflower.assistant.dryrun import dry_run_problems
+from ticketflower.definitions.services import bundle_role_names
 from ticketflower.definitions.validation import Problem, shape_problems, validate_bundle
 from ticketflower.layouts.render import RendererMissing, slot_render_problems
 
@@ -49,11 +50,8 @@ def gate(bundle: Any, *, roles: list[str]) -> GateReport:
 def bundle_new_roles(bundle: dict[str, Any], roles: list[str]) -> list[str]:
     """Role names the bundle uses that are not among `roles` (whatever the case), as first spelled."""
     known = {name.lower() for name in roles}
-    named = [t.get("worker_role") for t in bundle["workflow"].get("tasks") or []]
-    for ticket_type in bundle.get("ticket_types") or []:
-        named += list(ticket_type.get("allowed_roles") or [])
     new: dict[str, str] = {}
-    for name in named:
+    for _, name in bundle_role_names(bundle):
         if isinstance(name, str) and name.strip() and name.strip().lower() not in known:
             new.setdefault(name.strip().lower(), name.strip())
     return list(new.values())

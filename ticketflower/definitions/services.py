@@ -194,28 +194,33 @@ def bundle_import(
     return result
 
 
+def bundle_role_names(bundle: dict[str, Any]) -> list[tuple[str, Any]]:
+    """Every company role a bundle names, with its place: tasks' worker roles (when given), then
+    ticket types' allowed roles (as written: validation judges what is not a name)."""
+    named: list[tuple[str, Any]] = [
+        (f"workflow.tasks[{index}].worker_role", task.get("worker_role"))
+        for index, task in enumerate(bundle["workflow"].get("tasks") or [])
+        if task.get("worker_role") is not None
+    ]
+    for index, ticket_type in enumerate(bundle.get("ticket_types") or []):
+        named += [
+            (f"ticket_types[{index}].allowed_roles[{r_index}]", name)
+            for r_index, name in enumerate(ticket_type.get("allowed_roles") or [])
+        ]
+    return named
+
+
 def role_problems(bundle: dict[str, Any]) -> list[Problem]:
     """Company roles a bundle names that the company does not have."""
     known = {name.lower() for name in CompanyRole.objects.values_list("name", flat=True)}
     problems = []
-    for index, task in enumerate(bundle["workflow"].get("tasks") or []):
-        name = task.get("worker_role")
-        if isinstance(name, str) and name and name.lower() not in known:  # other values: validation's
+    for path, name in bundle_role_names(bundle):
+        if path.endswith("worker_role") and not (isinstance(name, str) and name):
+            continue  # other values: validation's
+        if not isinstance(name, str) or name.lower() not in known:
             problems.append(
-                Problem(
-                    f"workflow.tasks[{index}].worker_role",
-                    f"Unknown company role {name!r}: create it in the company site first.",
-                )
+                Problem(path, f"Unknown company role {name!r}: create it in the company site first.")
             )
-    for index, ticket_type in enumerate(bundle.get("ticket_types") or []):
-        for r_index, name in enumerate(ticket_type.get("allowed_roles") or []):
-            if not isinstance(name, str) or name.lower() not in known:
-                problems.append(
-                    Problem(
-                        f"ticket_types[{index}].allowed_roles[{r_index}]",
-                        f"Unknown company role {name!r}: create it in the company site first.",
-                    )
-                )
     return problems
 
 

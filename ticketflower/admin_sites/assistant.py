@@ -139,8 +139,8 @@ def conversation_view(request: HttpRequest, object_id: int) -> HttpResponse:
         else:
             return HttpResponseRedirect(_url(conversation) + "#latest")
     thread = selectors.thread(conversation)
-    proposal = selectors.proposal_view(conversation)
     state = selectors.saved_state(conversation)
+    proposal = selectors.proposal_view(conversation, saved=state.saved)
     workflow = conversation.workflow
     context = {
         **_context(request, conversation.title),

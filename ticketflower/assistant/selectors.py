@@ -69,7 +69,7 @@ class ProposalView:
     shaped: bool = True  # a bundle's shape: the diagram and tables can be drawn
 
 
-def proposal_view(conversation: Conversation) -> ProposalView | None:
+def proposal_view(conversation: Conversation, *, saved: bool) -> ProposalView | None:
     """The latest proposal as artefacts: fields, every layout live with sample values, the diff."""
     proposal = conversation.proposal or {}
     bundle = proposal.get("bundle")
@@ -101,7 +101,7 @@ def proposal_view(conversation: Conversation) -> ProposalView | None:
         for f in workflow.get("fields") or []
     ]
     layouts = []
-    pages = definition_pages(conversation, bundle) if saved_state(conversation).saved else {}
+    pages = definition_pages(conversation, bundle) if saved else {}  # saved: saved_state(...).saved
     for slot in sorted(bundle_slots(bundle), key=lambda slot: LAYOUT_ORDER[slot.kind]):
         label = LAYOUT_LABELS[slot.kind].format(slot.title)
         preview = preview_frame(bundle, slot.path, slot.effective_source())

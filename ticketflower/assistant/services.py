@@ -24,12 +24,13 @@ from django.utils.translation import gettext as _
 from ticketflower.accounts.models import User
 from ticketflower.assistant import jobs
 from ticketflower.assistant.documents import DocumentReaderUnavailable, DocumentRefused, extract_text
-from ticketflower.assistant.gate import gate
+from ticketflower.assistant.gate import GateReport, gate
 from ticketflower.assistant.generators import generator
 from ticketflower.assistant.generators.base import (
     ChatMessage,
     Generator,
     GeneratorFailed,
+    OnText,
     Proposal,
     ProposalRequest,
 )
@@ -213,11 +214,7 @@ def _answer(message: Message, chosen: Generator | None) -> Message:
                 text=_printable(text[: MAX_MESSAGE_CHARS * 5])
             )
 
-    proposal = maker.propose(
-        request, check=lambda bundle: gate(bundle, roles=request.roles).lines(), on_text=on_text
-    )
-    # PostgreSQL's text and jsonb take no NUL character; a model's answer may hold one.
-    stored = _printable(proposal_record(proposal, roles=request.roles, generator_name=maker.name))
+    proposal, stored = proposal_generate(maker, request, on_text=on_text)
     with transaction.atomic():
         current: Message = Message.objects.select_for_update().get(pk=message.pk)
         if current.status != Message.Status.PENDING:
@@ -268,17 +265,32 @@ def proposal_request(conversation: Conversation) -> ProposalRequest:
     return ProposalRequest(messages=messages, documents=documents, roles=roles, draft=draft)
 
 
-def proposal_record(proposal: Proposal, *, roles: list[str], generator_name: str) -> dict[str, Any]:
-    """A proposal as stored: what the generator made, and what the gate says of it."""
-    report = gate(proposal.bundle, roles=roles)
-    return {
+def proposal_generate(
+    maker: Generator, request: ProposalRequest, *, on_text: OnText | None = None
+) -> tuple[Proposal, dict[str, Any]]:
+    """`maker`'s proposal, with the gate as its check, and the proposal as stored: what the
+    generator made and what the gate says of it. The gate runs once per distinct bundle, so a
+    generator's last check is also the record's."""
+    reports: dict[str, GateReport] = {}
+
+    def gated(bundle: Any) -> GateReport:
+        key = bundle_sha256(bundle) if isinstance(bundle, dict) else repr(bundle)
+        if key not in reports:
+            reports[key] = gate(bundle, roles=request.roles)
+        return reports[key]
+
+    proposal = maker.propose(request, check=lambda bundle: gated(bundle).lines(), on_text=on_text)
+    report = gated(proposal.bundle)
+    stored = {
         "bundle": proposal.bundle,
         "reply": proposal.reply,
         "questions": proposal.questions,
         "problems": report.lines(),
         "new_roles": report.new_roles,
-        "generator": generator_name,
+        "generator": maker.name,
     }
+    # PostgreSQL's text and jsonb take no NUL character; a model's answer may hold one.
+    return proposal, _printable(stored)
 
 
 # --- saving ----------------------------------------------------------------------------------

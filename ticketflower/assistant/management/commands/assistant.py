@@ -17,7 +17,6 @@ from django.db import transaction
 
 from ticketflower.assistant import services
 from ticketflower.assistant.documents import DocumentRefused, extract_text
-from ticketflower.assistant.gate import gate
 from ticketflower.assistant.generators import generator
 from ticketflower.assistant.generators.base import ChatMessage, GeneratorFailed, ProposalRequest
 from ticketflower.definitions.bundles import bundle_dump, workflow_bundle
@@ -79,10 +78,9 @@ class Command(BaseCommand):
             messages=[ChatMessage("user", text)], roles=roles, draft=workflow_bundle(into) if into else None
         )
         try:
-            proposal = maker.propose(request, check=lambda bundle: gate(bundle, roles=roles).lines())
+            proposal, stored = services.proposal_generate(maker, request)
         except GeneratorFailed as exc:
             raise CommandError(str(exc)) from exc
-        stored = services.proposal_record(proposal, roles=roles, generator_name=maker.name)
         self.stdout.write(bundle_dump(proposal.bundle, as_yaml=True))
         self.stdout.write("# Reply\n" + _commented(proposal.reply))
         if proposal.questions:

@@ -3,25 +3,39 @@
 from datetime import timedelta
 from typing import Any
 
-from django.db.models import Count, Q
+from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from ticketflower.accounts.models import User
-from ticketflower.definitions.models import TaskDefinition, TicketDefinition, WorkflowDefinition
+from ticketflower.core.paging import capped_count, count_text, list_count_cap
+from ticketflower.definitions.models import (
+    ReleaseTicketType,
+    TaskDefinition,
+    TicketDefinition,
+    WorkflowDefinition,
+)
 from ticketflower.definitions.selectors import latest_releases
 from ticketflower.runtime.models import (
     ACTIVE_TASK_STATUSES,
     ACTIVE_WORKFLOW_STATUSES,
+    CountSubject,
     TaskInstance,
     TaskStatus,
-    TicketInstance,
 )
-from ticketflower.runtime.selectors import available_workers, my_tasks, pool_tasks
+from ticketflower.runtime.selectors import available_workers, my_tasks, pool_tasks, status_counts
 from ticketflower.tenancy.models import CompanyRole, SystemRole, SystemRoleAssignment
 from ticketflower.tenancy.versions import company_versions
 
 OVERDUE_AFTER = timedelta(days=3)
+WORKERS_SHOWN = 50  # the ones automatic assignment picks next
+
+
+def _counted(queryset: QuerySet[Any]) -> int | str:
+    """The number of rows, or "more than 10,000" past the lists' cap."""
+    cap = list_count_cap()
+    count = capped_count(queryset, cap)
+    return count if count <= cap else count_text(count, cap)
 
 
 def _table(title: str, headers: list[str], rows: list[list[Any]]) -> dict[str, Any]:
@@ -61,37 +75,45 @@ def design_dashboard() -> dict[str, Any]:
 
 
 def tickets_dashboard() -> dict[str, Any]:
-    now = timezone.now()
-    open_tickets = TicketInstance.objects.filter(workflow_instance__status__in=ACTIVE_WORKFLOW_STATUSES)
-    by_type = open_tickets.values("ticket_type__title").annotate(n=Count("pk")).order_by("-n")[:20]
-    tasks = TaskInstance.objects.aggregate(
-        errored=Count("pk", filter=Q(status=TaskStatus.ERROR)),
-        overdue=Count("pk", filter=Q(status__in=ACTIVE_TASK_STATUSES, created_at__lt=now - OVERDUE_AFTER)),
-        open=Count("pk", filter=Q(status__in=ACTIVE_TASK_STATUSES)),
+    """Counts of open work from the counters the database keeps (StatusCount), and overdue tasks
+    from the open tasks' index, stopping at the lists' cap: no page here reads the history."""
+    tickets = status_counts(CountSubject.TICKET)
+    tasks = status_counts(CountSubject.TASK)
+    overdue = TaskInstance.objects.filter(
+        status__in=ACTIVE_TASK_STATUSES, created_at__lt=timezone.now() - OVERDUE_AFTER
     )
+    workers = available_workers(include_unavailable=True)[:WORKERS_SHOWN]
     return {
         "stats": [
-            (_("Open tickets"), open_tickets.count()),
-            (_("Open tasks"), tasks["open"]),
-            (_("Tasks in error"), tasks["errored"]),
-            (_("Open for over 3 days"), tasks["overdue"]),
+            (_("Open tickets"), sum(n for (_t, s), n in tickets.items() if s in ACTIVE_WORKFLOW_STATUSES)),
+            (_("Open tasks"), sum(n for (_t, s), n in tasks.items() if s in ACTIVE_TASK_STATUSES)),
+            (_("Tasks in error"), tasks.get((None, TaskStatus.ERROR), 0)),
+            (_("Open for over 3 days"), _counted(overdue)),
         ],
         "tables": [
             _table(
                 _("Open tickets by type"),
                 [_("Ticket type"), _("Open")],
-                [[r["ticket_type__title"], r["n"]] for r in by_type],
+                [[title, n] for title, n in _open_by_type(tickets)],
             ),
             _table(
                 _("Tasks per worker"),
                 [_("Worker"), _("Open tasks"), _("Available")],
-                [
-                    [w, getattr(w, "open_tasks", 0), _("yes") if w.is_available else _("no")]
-                    for w in available_workers(include_unavailable=True)
-                ],
+                [[w, getattr(w, "open_tasks", 0), _("yes") if w.is_available else _("no")] for w in workers],
             ),
         ],
     }
+
+
+def _open_by_type(tickets: dict[tuple[int | None, str], int], limit: int = 20) -> list[tuple[str, int]]:
+    """Open tickets per ticket type title (each release has its own ticket type rows), most first."""
+    titles = dict(ReleaseTicketType.objects.values_list("pk", "title"))
+    by_title: dict[str, int] = {}
+    for (type_id, status), n in tickets.items():
+        if status in ACTIVE_WORKFLOW_STATUSES and type_id is not None:
+            title = str(titles.get(type_id, type_id))
+            by_title[title] = by_title.get(title, 0) + n
+    return sorted(by_title.items(), key=lambda item: (-item[1], item[0]))[:limit]
 
 
 def worker_dashboard(worker: User) -> dict[str, Any]:
@@ -99,7 +121,7 @@ def worker_dashboard(worker: User) -> dict[str, Any]:
     return {
         "stats": [
             (_("My open tasks"), my_tasks(worker).count()),
-            (_("Open tasks in the pool"), pool_tasks(worker).count()),
+            (_("Open tasks in the pool"), _counted(pool_tasks(worker))),
             (_("Available for new tasks"), _("yes") if worker.is_available else _("no")),
         ],
         "tables": [

@@ -188,7 +188,7 @@ class UserExportResource(TenantResource):
 class TicketExportResource(TenantResource):
     ticket_type = fields.Field(attribute="ticket_type__title", column_name="ticket_type")
     submitted_by = fields.Field(attribute="created_by__email", column_name="submitted_by")
-    status = fields.Field(attribute="workflow_instance__status", column_name="status")
+    status = fields.Field(attribute="status", column_name="status")
 
     class Meta:
         model = TicketInstance

@@ -194,9 +194,9 @@ def my_tickets(user: User, query: TicketQuery) -> KeysetPage[TicketRow]:
     tickets = TicketInstance.objects.filter(created_by=user)
     statuses = TAB_STATUSES[query.tab]
     if query.status in statuses:
-        tickets = tickets.filter(workflow_instance__status=query.status)
+        tickets = tickets.filter(status=query.status)
     elif query.tab != "all":
-        tickets = tickets.filter(workflow_instance__status__in=statuses)
+        tickets = tickets.filter(status__in=statuses)
     if query.type_id is not None:
         same_type = ReleaseTicketType.objects.filter(pk=query.type_id).values("release__workflow_id", "title")
         chosen = same_type.first()
@@ -212,7 +212,7 @@ def my_tickets(user: User, query: TicketQuery) -> KeysetPage[TicketRow]:
     ).order_by("-created_at", "-pk")
     rows = tickets.annotate(
         type_title=F("ticket_type__title"),
-        run_status=F("workflow_instance__status"),
+        run_status=F("status"),
         updated=Coalesce("workflow_instance__updated_at", "updated_at"),
         current_step=Subquery(now_at.values("title")[:1]),
     ).values("pk", "type_title", "run_status", "created_at", "updated", "current_step")

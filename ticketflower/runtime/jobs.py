@@ -220,3 +220,10 @@ def assign_waiting_everywhere(timestamp: int) -> None:
     )
     for company_id in list(companies):
         _defer_assign_waiting(company_id)
+
+
+@app.periodic(cron="* * * * *")
+@app.task(name="runtime.fold_status_counts", queueing_lock="fold_status_counts")
+def fold_status_counts(timestamp: int) -> None:
+    """Keeps the dashboards' counts to a few rows per company (models.StatusCount)."""
+    services.status_counts_fold()

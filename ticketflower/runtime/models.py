@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy as _
 
 from ticketflower.definitions.models import ReleaseTicketType, TaskType, WorkflowRelease
 from ticketflower.tenancy.constraints import company_key, same_company
-from ticketflower.tenancy.models import CompanyOwnedModel, CompanyRole
+from ticketflower.tenancy.models import Company, CompanyOwnedModel, CompanyRole
 
 
 class WorkflowStatus(models.TextChoices):
@@ -43,6 +43,8 @@ ACTIVE_WORKFLOW_STATUSES = (
     WorkflowStatus.ON_HOLD,
     WorkflowStatus.ERROR,
 )
+FINISHED_WORKFLOW_STATUSES = (WorkflowStatus.COMPLETED, WorkflowStatus.CANCELLED)
+FINISHED_TASK_STATUSES = (TaskStatus.COMPLETED, TaskStatus.CANCELLED)
 # A worker's queue: what is given to them and not finished.
 QUEUED_TASK_STATUSES = (TaskStatus.OPEN, TaskStatus.IN_PROGRESS)
 
@@ -138,13 +140,32 @@ class TaskInstance(CompanyOwnedModel):
         verbose_name_plural = _("tasks")
         ordering = ["-created_at"]
         indexes = [
-            models.Index(fields=["company", "status", "-created_at"]),
+            models.Index(fields=["company", "status", "-created_at", "-id"], name="runtime_task_status"),
+            # The ticket admin's task lists, newest first: running work and the archive.
+            models.Index(
+                fields=["company", "-created_at", "-id"],
+                condition=models.Q(status__in=ACTIVE_TASK_STATUSES),
+                name="runtime_task_active",
+            ),
+            models.Index(
+                fields=["company", "-created_at", "-id"],
+                condition=models.Q(status__in=FINISHED_TASK_STATUSES),
+                name="runtime_task_finished",
+            ),
+            # Searching by title (titles come from a few task definitions: selectors.task_search),
+            # newest first, with the status to tell running from finished in the index itself.
+            models.Index(
+                fields=["company", "title", "-created_at", "-id"],
+                include=["status"],
+                name="runtime_task_title",
+            ),
             models.Index(fields=["assigned_to", "status"]),
             # "Least recently assigned" for tie-breaks reads one index entry per worker.
             models.Index(fields=["assigned_to", "assigned_at"]),
-            # The pool and the tasks waiting for a worker.
+            # The pool (oldest first) and the tasks waiting for a worker (newest first).
             models.Index(
-                fields=["company", "created_at"],
+                fields=["company", "created_at", "id"],
+                include=["assignment", "worker_role"],  # who may claim it, read from the index
                 condition=models.Q(status="PENDING", task_type="FORM", assigned_to__isnull=True),
                 name="runtime_task_waiting",
             ),
@@ -160,7 +181,11 @@ class TaskInstance(CompanyOwnedModel):
 
 class TicketInstance(CompanyOwnedModel):
     ticket_type = models.ForeignKey(
-        ReleaseTicketType, on_delete=models.RESTRICT, related_name="tickets", verbose_name=_("ticket type")
+        ReleaseTicketType,
+        on_delete=models.RESTRICT,
+        related_name="tickets",
+        verbose_name=_("ticket type"),
+        db_index=False,  # runtime_ticket_of_type leads with it
     )
     workflow_instance = models.OneToOneField(
         WorkflowInstance,
@@ -171,12 +196,23 @@ class TicketInstance(CompanyOwnedModel):
         verbose_name=_("workflow run"),
     )
     data = models.JSONField(_("submitted data"), default=dict, blank=True)
+    # Its run's status, copied by the database (migration 0012's triggers) so that lists and
+    # counts of tickets by status read one table. Never written by the application.
+    status = models.CharField(
+        _("status"),
+        max_length=16,
+        choices=WorkflowStatus.choices,
+        default=WorkflowStatus.IN_PROGRESS,
+        db_default=WorkflowStatus.IN_PROGRESS,
+        editable=False,
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
         null=True,
         related_name="tickets",
         verbose_name=_("submitted by"),
+        db_index=False,  # runtime_ticket_mine leads with it
     )
     created_at = models.DateTimeField(_("submitted"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
@@ -186,9 +222,30 @@ class TicketInstance(CompanyOwnedModel):
         verbose_name_plural = _("tickets")
         ordering = ["-created_at"]
         indexes = [
-            models.Index(fields=["company", "-created_at"]),
-            # "My tickets", newest first, keyset-paged (the portal and the API).
-            models.Index(fields=["created_by", "-created_at", "-id"], name="runtime_ticket_mine"),
+            models.Index(fields=["company", "-created_at", "-id"], name="runtime_ticket_newest"),
+            # The ticket admin's lists, newest first: running tickets and the archive.
+            models.Index(
+                fields=["company", "-created_at", "-id"],
+                condition=models.Q(status__in=ACTIVE_WORKFLOW_STATUSES),
+                name="runtime_ticket_active",
+            ),
+            models.Index(
+                fields=["company", "-created_at", "-id"],
+                condition=models.Q(status__in=FINISHED_WORKFLOW_STATUSES),
+                name="runtime_ticket_finished",
+            ),
+            # A ticket type's tickets, and a person's ("my tickets", keyset-paged in the portal
+            # and the API), newest first, running or finished told apart in the index.
+            models.Index(
+                fields=["ticket_type", "-created_at", "-id"],
+                include=["status", "company"],
+                name="runtime_ticket_of_type",
+            ),
+            models.Index(
+                fields=["created_by", "-created_at", "-id"],
+                include=["status", "company", "ticket_type"],
+                name="runtime_ticket_mine",
+            ),
         ]
         constraints = [
             company_key("runtime_ticket"),
@@ -343,3 +400,48 @@ class PoolTask(TaskInstance):
         proxy = True
         verbose_name = _("open task")
         verbose_name_plural = _("open tasks")
+
+
+# A count's status is a ticket's (its run's) or a task's; these are the task's own.
+STATUS_COUNT_TASK_ONLY = [(s.value, s.label) for s in TaskStatus if s.value not in WorkflowStatus.values]
+
+
+class CountSubject(models.TextChoices):
+    TICKET = "ticket", _("tickets")
+    TASK = "task", _("tasks")
+
+
+class StatusCount(CompanyOwnedModel):
+    """How many tickets (per ticket type) or tasks a company has in each status: what dashboards show.
+
+    Kept by the database (triggers of migration 0013) in the same transaction as every change:
+    each insert, delete or status change of a ticket or task appends a row of +1 and/or -1, so
+    no two transactions ever wait on one counter row. `services.status_counts_fold` (a job,
+    every minute) folds the rows into one per company, subject, type and status; a count is the
+    sum of its rows. Read-only for the application.
+
+    No foreign keys but the company's, which the database cascades: rows appended while a
+    company's tickets are deleted go with the company, and a ticket type that goes leaves only
+    rows that fold to nothing.
+    """
+
+    company = models.ForeignKey(
+        Company,
+        on_delete=models.DB_CASCADE,
+        related_name="+",
+        verbose_name=_("company"),
+        editable=False,
+        db_index=False,  # runtime_statuscount_company leads with it
+    )
+    subject = models.CharField(max_length=8, choices=CountSubject.choices)
+    ticket_type_id = models.BigIntegerField(null=True, blank=True)  # tickets: their ReleaseTicketType
+    status = models.CharField(max_length=16, choices=[*WorkflowStatus.choices, *STATUS_COUNT_TASK_ONLY])
+    n = models.IntegerField()
+
+    class Meta:
+        verbose_name = _("status count")
+        verbose_name_plural = _("status counts")
+        indexes = [models.Index(fields=["company", "subject"], name="runtime_statuscount_company")]
+
+    def __str__(self) -> str:
+        return f"{self.subject} {self.status}: {self.n}"

@@ -1,13 +1,15 @@
 """Reads about tickets, tasks and the people who work on them."""
 
-from django.db.models import F, Q, QuerySet
+from django.db.models import F, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce
 
 from ticketflower.accounts.models import User
-from ticketflower.definitions.models import TaskType
+from ticketflower.definitions.models import ReleaseTicketType, TaskType, WorkflowRelease
 from ticketflower.runtime.models import (
     ACTIVE_TASK_STATUSES,
     Assignment,
+    CountSubject,
+    StatusCount,
     TaskInstance,
     TaskStatus,
     TicketEvent,
@@ -105,3 +107,98 @@ def ticket_history(ticket: TicketInstance, *, limit: int = 500) -> list[TicketEv
         .order_by("-created_at", "-pk")[:limit]
     )
     return list(reversed(latest))
+
+
+def status_counts(subject: CountSubject) -> dict[tuple[int | None, str], int]:
+    """How many tickets (per ticket type) or tasks the company has in each status, as (type id or
+    None, status) → count: a sum over a few rows the database keeps (models.StatusCount)."""
+    rows = (
+        StatusCount.objects.filter(subject=subject)
+        .values_list("ticket_type_id", "status")
+        .annotate(total=Sum("n"))
+        .order_by()
+    )
+    return {(type_id, status): total for type_id, status, total in rows if total}
+
+
+# --- searching the big lists ---------------------------------------------------------------------
+
+# How many people, ticket types or titles a term may match: past that it is too vague to be of use,
+# and the search looks among the first 500 (by e-mail address, title) only.
+SEARCH_MATCHES = 500
+
+
+def _ticket_number(term: str) -> int | None:
+    number = term.removeprefix("#")
+    return int(number) if number.isdigit() and len(number) < 19 else None
+
+
+def _people_matching(term: str) -> list[int]:
+    """The company's people whose e-mail address or name holds `term` (a small table first)."""
+    matches = User.objects.filter(
+        Q(email__icontains=term) | Q(first_name__icontains=term) | Q(last_name__icontains=term)
+    )
+    return list(matches.values_list("pk", flat=True)[:SEARCH_MATCHES])
+
+
+def ticket_search(tickets: QuerySet[TicketInstance], term: str) -> QuerySet[TicketInstance]:
+    """Tickets whose number is `term`, or whose type or submitter matches it.
+
+    The small tables (ticket types, people) are searched first and the tickets then picked by
+    their keys, so a search never reads every ticket's joined row; a term that matches
+    nothing there finds nothing at once.
+    """
+    term = term.strip()
+    if not term:
+        return tickets
+    found = Q(pk__in=[])
+    if (number := _ticket_number(term)) is not None:
+        found |= Q(pk=number)
+    types = list(
+        ReleaseTicketType.objects.filter(title__icontains=term).values_list("pk", flat=True)[:SEARCH_MATCHES]
+    )
+    if types:
+        found |= Q(ticket_type__in=types)
+    if people := _people_matching(term):
+        found |= Q(created_by__in=people)
+    return tickets.filter(found)
+
+
+# The task titles of each release, by its id: releases never change, so each is read once per process.
+_RELEASE_TITLES: dict[int, frozenset[str]] = {}
+
+
+def task_titles_matching(term: str) -> list[str]:
+    """The titles tasks can have (from the company's releases) that hold `term`."""
+    releases = list(WorkflowRelease.objects.values_list("pk", flat=True))
+    unread = [pk for pk in releases if pk not in _RELEASE_TITLES]
+    read = WorkflowRelease.objects.filter(pk__in=unread).values_list("pk", "bundle__workflow__tasks")
+    for pk, tasks in read if unread else ():
+        _RELEASE_TITLES[pk] = frozenset(str(t.get("title", "")) for t in tasks or () if isinstance(t, dict))
+    needle = term.casefold()
+    titles = set().union(*(_RELEASE_TITLES[pk] for pk in releases))
+    return sorted(t for t in titles if needle in t.casefold())[:SEARCH_MATCHES]
+
+
+def task_search(tasks: QuerySet[TaskInstance], term: str) -> QuerySet[TaskInstance]:
+    """Tasks whose number or ticket's number is `term`, or whose title or assignee matches it.
+
+    Like `ticket_search`: titles come from the releases and people from the user table, and
+    the tasks are then picked through their indexes.
+    """
+    term = term.strip()
+    if not term:
+        return tasks
+    found = Q(pk__in=[])
+    if (number := _ticket_number(term)) is not None:
+        found |= Q(pk=number)
+        # The ticket's run first: a join inside the OR would make the planner walk every task.
+        ticket = TicketInstance.objects.filter(pk=number)
+        run = ticket.values_list("workflow_instance_id", flat=True).first()
+        if run is not None:
+            found |= Q(workflow_instance_id=run)
+    if titles := task_titles_matching(term):
+        found |= Q(title__in=titles)
+    if people := _people_matching(term):
+        found |= Q(assigned_to__in=people)
+    return tasks.filter(found)

@@ -274,15 +274,22 @@ ASSISTANT_TIMEOUT = env.float("ASSISTANT_TIMEOUT", default=120.0)
 # Repair rounds after the first answer, each feeding the gate's problems back.
 ASSISTANT_REPAIR_ROUNDS = env.int("ASSISTANT_REPAIR_ROUNDS", default=3)
 
+# Big lists count this far and then say "more than 10,000", and their pages end there: filter,
+# search or sort the other way to go further (ticketflower.core.paging).
+LIST_COUNT_CAP = 10_000
+
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = env.str("TIME_ZONE", default="UTC")
 USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
-# Served by the app (WhiteNoise) from the apps' folders: `collectstatic` is optional.
-WHITENOISE_USE_FINDERS = True
+STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(BASE_DIR / "staticfiles")))
+# Served by the app (WhiteNoise). By default from the apps' folders, no `collectstatic` needed.
+# In production (STATIC_MANIFEST=true, after `manage.py collectstatic`): from STATIC_ROOT, with
+# hashed, compressed copies that browsers may keep for a year.
+STATIC_MANIFEST = env.bool("STATIC_MANIFEST", default=False)
+WHITENOISE_USE_FINDERS = not STATIC_MANIFEST
 
 # Request size. A body over MAX_REQUEST_BYTES is refused (413) before it is read, and a
 # multipart upload is stopped at that size while it streams in (ticketflower/core/uploads.py).
@@ -387,7 +394,11 @@ STORAGES = {
         "BACKEND": "django.core.files.storage.FileSystemStorage",
         "OPTIONS": {"location": str(DATA_DIR / "files"), "base_url": None},
     },
-    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    "staticfiles": {
+        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        if STATIC_MANIFEST
+        else "django.contrib.staticfiles.storage.StaticFilesStorage"
+    },
 }
 SECURE_CSP: dict[str, list[str]] = {
     "default-src": [CSP.SELF],

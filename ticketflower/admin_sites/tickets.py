@@ -8,6 +8,7 @@ A button shows only where its action applies.
 """
 
 from collections.abc import Callable
+from datetime import datetime, time, timedelta
 from typing import Any, cast
 
 from django import forms
@@ -16,22 +17,28 @@ from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.text import Truncator
 from django.utils.translation import gettext_lazy as _
+from unfold.contrib.filters.admin import RangeDateFilter
 from unfold.decorators import action, display
+from unfold.utils import parse_date_str
 
 from ticketflower.accounts.models import User
 from ticketflower.admin_sites.dashboards import tickets_dashboard
 from ticketflower.admin_sites.design import confirm_page
 from ticketflower.admin_sites.resources import TaskExportResource, TicketExportResource
 from ticketflower.admin_sites.runs import history_rows, labelled, output_form, task_layouts, workflow_fields
+from ticketflower.definitions.models import ReleaseTicketType
 from ticketflower.layouts.embed import release_frame
 from ticketflower.portal.display import layout_context, task_line
 from ticketflower.runtime import services as runtime_services
 from ticketflower.runtime.models import (
     ACTIVE_TASK_STATUSES,
     ACTIVE_WORKFLOW_STATUSES,
+    FINISHED_TASK_STATUSES,
+    FINISHED_WORKFLOW_STATUSES,
     ActiveTask,
     ActiveTicket,
     ArchivedTask,
@@ -46,7 +53,9 @@ from ticketflower.runtime.models import (
 from ticketflower.runtime.selectors import (
     WAITING_FOR_A_WORKER,
     available_workers,
+    task_search,
     ticket_history,
+    ticket_search,
     ticket_tasks,
 )
 from ticketflower.tenancy.admin import TenantAdminSite, TenantExportMixin, TenantModelAdmin
@@ -87,11 +96,7 @@ def ticket_page(ticket_id: int, run_status: str | None) -> str:
 
 def ticket_url(ticket: TicketInstance) -> str:
     """The ticket's page as it stands now (an action may just have finished or cancelled it)."""
-    status = (
-        TicketInstance.objects.filter(pk=ticket.pk)
-        .values_list("workflow_instance__status", flat=True)
-        .first()
-    )
+    status = TicketInstance.objects.filter(pk=ticket.pk).values_list("status", flat=True).first()
     return ticket_page(ticket.pk, status)
 
 
@@ -126,19 +131,65 @@ def may_retry_or_skip(task: TaskInstance, run_status: str) -> bool:
     return task.status == TaskStatus.ERROR and run_status == WorkflowStatus.ERROR
 
 
-class TicketTypeFilter(admin.AllValuesFieldListFilter):
-    """Ticket types by title: each release publishes its own rows, people think of one type."""
+class TicketTypeFilter(admin.SimpleListFilter):
+    """Ticket types by title: each release publishes its own rows, people think of one type.
+
+    The choices come from the ticket types (a small table), never from the tickets.
+    """
 
     title = _("ticket type")
+    parameter_name = "type"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        titles = ReleaseTicketType.objects.order_by("title").values_list("title", flat=True).distinct()
+        return [(title, title) for title in titles]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        if self.value() is None:
+            return queryset
+        types = list(ReleaseTicketType.objects.filter(title=self.value()).values_list("pk", flat=True))
+        return queryset.filter(ticket_type__in=types)
+
+
+class CreatedBetween(RangeDateFilter):
+    """From one day to another, both whole, on the lists' indexed timestamp: any stretch of a
+    company's history is reachable, however far past the newest 10,000 it lies."""
+
+    title = _("created between")
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any] | None:
+        bounds = {}
+        for end, lookup, days in (("from", "gte", 0), ("to", "lt", 1)):
+            given = self.used_parameters.get(f"{self.parameter_name}_{end}")
+            day = parse_date_str(given) if isinstance(given, str) else None
+            if day is not None:  # the day's midnight here, or the next day's for "to"
+                midnight = datetime.combine(day + timedelta(days=days), time.min)
+                bounds[f"{self.field_path}__{lookup}"] = timezone.make_aware(midnight)
+        return queryset.filter(**bounds)
 
 
 class _TicketAdmin(TenantExportMixin, TenantModelAdmin):
     resource_classes = [TicketExportResource]
     allowed = READ_ONLY
     list_display = ["__str__", "ticket_type_title", "status", "created_by", "created_at"]
-    list_filter = [("ticket_type__title", TicketTypeFilter), "workflow_instance__status"]
-    search_fields = ["ticket_type__title", "created_by__email"]
-    list_select_related = ["ticket_type", "created_by", "workflow_instance"]
+    list_filter = [TicketTypeFilter, "status", ("created_at", CreatedBetween)]
+    list_filter_submit = True  # the date range is a form
+    search_fields = ["ticket_type__title", "created_by__email"]  # see get_search_results
+    search_help_text = _("A ticket number, a ticket type, or the submitter's name or e-mail address.")
+    list_select_related = ["ticket_type", "created_by"]
+    list_columns = (
+        "id",
+        "company_id",
+        "status",
+        "created_at",
+        "ticket_type__id",
+        "ticket_type__title",
+        "created_by__id",
+        "created_by__email",
+        "created_by__first_name",
+        "created_by__last_name",
+    )
+    sortable_by = ["created_at"]  # the lists' indexes are by submission time
     readonly_fields = [
         "ticket_type_title",
         "workflow_status",
@@ -149,22 +200,25 @@ class _TicketAdmin(TenantExportMixin, TenantModelAdmin):
     ]
     fields = readonly_fields
     change_form_outer_after_template = "admin_sites/ticket_after.html"
-    show_full_result_count = False  # no COUNT(*) over every ticket on each page
     archived = False
     actions_detail = ["hold_detail", "resume_detail", "cancel_detail", "reroute_detail"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
         queryset = super().get_queryset(request)
-        if self.archived:
-            return queryset.exclude(workflow_instance__status__in=ACTIVE_WORKFLOW_STATUSES)
-        return queryset.filter(workflow_instance__status__in=ACTIVE_WORKFLOW_STATUSES)
+        statuses = FINISHED_WORKFLOW_STATUSES if self.archived else ACTIVE_WORKFLOW_STATUSES
+        return queryset.filter(status__in=statuses)  # as the partial indexes say it
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[Any], search_term: str
+    ) -> tuple[QuerySet[Any], bool]:
+        return ticket_search(queryset, search_term), False
 
     @display(description=_("updated"))
     def last_change(self, obj: Any) -> Any:
         """When its run last moved (the ticket row itself is written once)."""
         return obj.workflow_instance.updated_at if obj.workflow_instance else obj.updated_at
 
-    @display(description=_("ticket type"), ordering="ticket_type__title")
+    @display(description=_("ticket type"))
     def ticket_type_title(self, obj: Any) -> str:
         return str(obj.ticket_type.title)
 
@@ -173,9 +227,9 @@ class _TicketAdmin(TenantExportMixin, TenantModelAdmin):
         run = obj.workflow_instance
         return str(run.release) if run else "—"
 
-    @display(description=_("status"), ordering="workflow_instance__status")
+    @display(description=_("status"))
     def status(self, obj: Any) -> str:
-        return str(obj.workflow_instance.get_status_display()) if obj.workflow_instance else "—"
+        return str(obj.get_status_display())
 
     @display(description=_("status"))
     def workflow_status(self, obj: Any) -> str:
@@ -399,9 +453,32 @@ class _TaskAdmin(TenantExportMixin, TenantModelAdmin):
     resource_classes = [TaskExportResource]
     allowed = frozenset({"view"})
     list_display = ["__str__", "ticket", "status", "who", "error_text", "created_at", "completed_at"]
-    list_filter = [WaitingFilter, "status", "task_type"]
-    search_fields = ["title", "assigned_to__email"]
+    list_filter: list[Any] = [WaitingFilter, "status", "task_type", ("created_at", CreatedBetween)]
+    list_filter_submit = True  # the date range is a form
+    search_fields = ["title", "assigned_to__email"]  # see get_search_results
+    search_help_text = _("A task or ticket number, a task title, or the assignee's name or e-mail address.")
     list_select_related = ["workflow_instance__ticket__ticket_type", "assigned_to"]
+    list_columns = (
+        "id",
+        "company_id",
+        "title",
+        "status",
+        "task_type",
+        "assignment",
+        "error",
+        "created_at",
+        "completed_at",
+        "workflow_instance__id",
+        "workflow_instance__ticket__id",
+        "workflow_instance__ticket__status",
+        "workflow_instance__ticket__ticket_type__id",
+        "workflow_instance__ticket__ticket_type__title",
+        "assigned_to__id",
+        "assigned_to__email",
+        "assigned_to__first_name",
+        "assigned_to__last_name",
+    )
+    sortable_by = ["created_at"]  # the lists' indexes are by creation time
     readonly_fields = [
         "title",
         "task_key",
@@ -417,7 +494,6 @@ class _TaskAdmin(TenantExportMixin, TenantModelAdmin):
         "completed_at",
     ]
     fields = readonly_fields
-    show_full_result_count = False
     archived = False
     actions = ["reassign"]
     change_form_outer_after_template = "admin_sites/task_after.html"
@@ -434,15 +510,19 @@ class _TaskAdmin(TenantExportMixin, TenantModelAdmin):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
         queryset = super().get_queryset(request)
-        if self.archived:
-            return queryset.exclude(status__in=ACTIVE_TASK_STATUSES)
-        return queryset.filter(status__in=ACTIVE_TASK_STATUSES)
+        statuses = FINISHED_TASK_STATUSES if self.archived else ACTIVE_TASK_STATUSES
+        return queryset.filter(status__in=statuses)  # as the partial indexes say it
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[Any], search_term: str
+    ) -> tuple[QuerySet[Any], bool]:
+        return task_search(queryset, search_term), False
 
     @display(description=_("ticket"))
     def ticket(self, obj: TaskInstance) -> str:
-        run = obj.workflow_instance
-        url = ticket_page(run.ticket.pk, run.status)
-        return format_html('<a class="text-primary-600 underline" href="{}">{}</a>', url, run.ticket)
+        ticket = obj.workflow_instance.ticket
+        url = ticket_page(ticket.pk, ticket.status)
+        return format_html('<a class="text-primary-600 underline" href="{}">{}</a>', url, ticket)
 
     @display(description=_("who"))
     def who(self, obj: TaskInstance) -> str:
@@ -543,3 +623,5 @@ class ActiveTaskAdmin(_TaskAdmin):
 class ArchivedTaskAdmin(_TaskAdmin):
     archived = True
     actions = []
+    # Every finished task by type would walk the archive for a rare type; running ones are few.
+    list_filter = ["status", ("created_at", CreatedBetween)]

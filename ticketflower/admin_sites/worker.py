@@ -7,7 +7,7 @@ others.
 """
 
 from functools import partial
-from typing import Any, cast
+from typing import Any, ClassVar, cast
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
@@ -52,7 +52,23 @@ class _TaskListAdmin(TenantModelAdmin):
     list_filter = ["status"]
     search_fields = ["title"]
     ordering = ["created_at", "pk"]  # oldest first: it has waited longest
+    sortable_by = ["created_at"]  # what the lists' indexes are in
     actions = None
+    list_columns: ClassVar[tuple[str, ...]] = (
+        "id",
+        "company_id",
+        "title",
+        "status",
+        "assigned_at",
+        "created_at",
+        "workflow_instance__id",
+        "workflow_instance__release__id",
+        "workflow_instance__release__workflow__id",
+        "workflow_instance__release__workflow__title",
+        "workflow_instance__ticket__id",
+        "workflow_instance__ticket__ticket_type__id",
+        "workflow_instance__ticket__ticket_type__title",
+    )
 
     @display(description=_("ticket"))
     def ticket(self, obj: TaskInstance) -> str:
@@ -198,6 +214,7 @@ class PoolTaskAdmin(_TaskListAdmin):
 
     list_display = ["title", "ticket", "workflow", "for_role", "created_at", "claim"]
     list_filter = []
+    list_columns = (*_TaskListAdmin.list_columns, "worker_role__id", "worker_role__name")
     list_before_template = "admin_sites/pool_before.html"
     list_after_template = "admin_sites/pool_after.html"
 

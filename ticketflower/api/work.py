@@ -8,7 +8,7 @@ yours → 404.
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions, status
 from rest_framework.permissions import AllowAny
@@ -60,6 +60,16 @@ def _tickets(user: Any, *, all_of_company: bool) -> QuerySet[TicketInstance]:
     return tickets if all_of_company else tickets.filter(created_by=user)
 
 
+def _older_than(tickets: QuerySet[TicketInstance], before: str) -> QuerySet[TicketInstance]:
+    """The tickets of `tickets` submitted before ticket `before` (newest first, then by id)."""
+    edge = int(before) if before.isdigit() and len(before) < 19 else None
+    anchor = tickets.filter(pk=edge).values_list("created_at", flat=True).first() if edge else None
+    if edge is None or anchor is None:
+        raise exceptions.ValidationError({"before": ["The id of one of the tickets in this list."]})
+    # `created_at <= anchor` bounds the index range; the rest settles ties within it.
+    return tickets.filter(Q(created_at__lte=anchor), Q(created_at__lt=anchor) | Q(pk__lt=edge))
+
+
 class TicketListView(ApiGenericView):
     """Your tickets (a ticket admin may ask for all with `?all=1`), and submitting one."""
 
@@ -67,15 +77,25 @@ class TicketListView(ApiGenericView):
 
     @extend_schema(
         operation_id="tickets_list",
-        parameters=[OpenApiParameter("all", bool, description="Ticket admins: every ticket of the company.")],
+        parameters=[
+            OpenApiParameter("all", bool, description="Ticket admins: every ticket of the company."),
+            OpenApiParameter(
+                "before",
+                int,
+                description="Only tickets submitted before this one (its id): how to walk back "
+                "past the first 10,000, from the last ticket of a page.",
+            ),
+        ],
         responses=TicketSummarySerializer(many=True),
     )
     def get(self, request: Request) -> Response:
         everything = request.query_params.get("all") in ("1", "true")
         if everything and not self.user.has_system_role(SystemRole.TICKET_ADMIN):
             raise exceptions.PermissionDenied("Only ticket admins may list every ticket (`all=1`).")
-        tickets = _tickets(self.user, all_of_company=everything).order_by("-created_at", "-pk")
-        page = self.paginate_queryset(tickets)
+        tickets = _tickets(self.user, all_of_company=everything)
+        if "before" in request.query_params:
+            tickets = _older_than(tickets, request.query_params["before"])
+        page = self.paginate_queryset(tickets.order_by("-created_at", "-pk"))
         return self.get_paginated_response(TicketSummarySerializer(page, many=True).data)
 
     @extend_schema(

@@ -16,11 +16,11 @@ RUNTIME_BUILT := ticketflower/layouts/static/layouts/frame.js
 # The render check's runtime (docs/layouts.md): build.mjs writes it after frame.js.
 RUNTIME_RENDER := $(RUNTIME)/dist/render.js
 
-.PHONY: help run test lint typecheck migrations-check compose-check pytest chromium layouts db-stop clean
+.PHONY: help run test lint typecheck migrations-check compose-check pytest bench-quick chromium layouts db-stop clean
 
 help:
 	@echo "make run    set everything up and serve http://127.0.0.1:8000 with a demo company"
-	@echo "make test   lint, type-check, migration check and the whole test suite (browser tests too)"
+	@echo "make test   lint, type-check, migration check, the whole test suite (browser tests too), bench/run --quick"
 	@echo "make db-stop  stop the embedded PostgreSQL server"
 
 $(VENV)/bin/python:
@@ -43,7 +43,7 @@ $(VENV)/.dev-installed: requirements.txt requirements-dev.txt | $(VENV)/bin/pyth
 run: $(VENV)/.runtime-installed .env layouts
 	$(PY) manage.py serve
 
-test: $(VENV)/.dev-installed chromium layouts lint typecheck migrations-check compose-check pytest
+test: $(VENV)/.dev-installed chromium layouts lint typecheck migrations-check compose-check pytest bench-quick
 
 # npm ci skips esbuild's install script (npm 11); its binary arrives as an optional dependency.
 $(RUNTIME)/node_modules/.installed: $(RUNTIME)/package.json $(RUNTIME)/package-lock.json
@@ -84,6 +84,10 @@ compose-check:
 
 pytest: $(VENV)/.dev-installed chromium layouts
 	$(PY) -m pytest
+
+# Every benchmark, small and short (bench/README.md): shows they run, measures nothing.
+bench-quick: $(VENV)/.dev-installed layouts
+	bench/run --quick
 
 # Browser tests drive the system Chromium; Playwright's own browser download is never used.
 chromium:

@@ -1,8 +1,9 @@
-// A small HTTP load generator for bench/engine.py: N clients POST one JSON body in a loop.
+// A small HTTP load generator for the benchmarks: N clients POST one JSON body in a loop
+// (or GET the URL, with LOAD_METHOD=GET and an empty body).
 //
 //   node bench/load.mjs <url> <seconds> <clients> <expected-status> [header: value]... < body.json
 //
-// Prints one JSON line: {"requests", "seconds", "p50_ms", "p95_ms", "failures"}. Written in
+// Prints one JSON line: {"requests", "seconds", "p50_ms", "p95_ms", "p99_ms", "failures"}. Written in
 // Node, not Python, so the load costs the two cores little next to the server it measures
 // (Python threads with httpx topped out near 1,200 requests/s against a do-nothing app).
 import http from "node:http";
@@ -11,7 +12,8 @@ import { readFileSync } from "node:fs";
 const [url, seconds, clients, expected, ...headerArgs] = process.argv.slice(2);
 const target = new URL(url);
 const body = readFileSync(0);
-const headers = { "Content-Type": "application/json", "Content-Length": body.length };
+const method = process.env.LOAD_METHOD || "POST";
+const headers = method === "GET" ? {} : { "Content-Type": "application/json", "Content-Length": body.length };
 for (const header of headerArgs) {
   const at = header.indexOf(":");
   headers[header.slice(0, at).trim()] = header.slice(at + 1).trim();
@@ -24,7 +26,7 @@ function post() {
   return new Promise((resolve) => {
     const started = process.hrtime.bigint();
     const request = http.request(
-      { host: target.hostname, port: target.port, path: target.pathname, method: "POST", headers, agent },
+      { host: target.hostname, port: target.port, path: target.pathname + target.search, method, headers, agent },
       (response) => {
         response.resume();
         response.on("end", () => {
@@ -38,7 +40,7 @@ function post() {
       failures += 1;
       resolve();
     });
-    request.end(body);
+    request.end(method === "GET" ? undefined : body);
   });
 }
 
@@ -58,6 +60,7 @@ console.log(
     seconds: elapsed,
     p50_ms: at(0.5),
     p95_ms: at(0.95),
+    p99_ms: at(0.99),
     failures,
   }),
 );

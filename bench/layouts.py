@@ -31,7 +31,8 @@ django.setup()
 from django.core.management import call_command  # noqa: E402
 from playwright.sync_api import sync_playwright  # noqa: E402
 
-from bench.engine import free_port, gunicorn, publish  # noqa: E402
+from bench.common import free_port, gunicorn  # noqa: E402
+from bench.engine import publish  # noqa: E402
 from tests.e2e.conftest import CHROMIUM_ARGS, chromium_path  # noqa: E402
 from tests.e2e.test_layouts import TICKET_EDIT, layout_bundle  # noqa: E402
 from tests.factories import PASSWORD, make_company, make_user  # noqa: E402

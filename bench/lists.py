@@ -12,7 +12,6 @@ import argparse
 import datetime
 import json
 import os
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -21,6 +20,8 @@ from typing import Any
 BASE_DIR = Path(__file__).resolve().parents[1]
 if str(BASE_DIR) not in sys.path:
     sys.path.insert(0, str(BASE_DIR))
+
+from bench.common import free_port, gunicorn, load  # noqa: E402
 
 
 def pages() -> list[tuple[str, str, str]]:
@@ -146,50 +147,6 @@ def rows_shown(response: Any) -> int | None:
     return None
 
 
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def gunicorn(port: int, workers: int) -> subprocess.Popen[bytes]:
-    import httpx
-
-    web = subprocess.Popen(  # noqa: S603
-        [sys.executable, "-m", "gunicorn", "config.wsgi", "-w", str(workers), "-b", f"127.0.0.1:{port}"],
-        cwd=BASE_DIR,
-        env={**os.environ, "JOB_CONCURRENCY": "1"},
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            httpx.get(f"http://127.0.0.1:{port}/api/v1/schema/", timeout=2)
-            return web
-        except httpx.HTTPError:
-            if time.monotonic() > deadline:
-                web.kill()
-                raise
-            time.sleep(0.2)
-
-
-def load(url: str, seconds: float, clients: int, headers: dict[str, str]) -> dict[str, float]:
-    """`clients` connections GET `url` for `seconds` (bench/load.mjs)."""
-    given = [f"{name}: {value}" for name, value in headers.items()]
-    done = subprocess.run(  # noqa: S603
-        ["node", BASE_DIR / "bench" / "load.mjs", url, str(seconds), str(clients), "200", *given],  # noqa: S607
-        input=b"",
-        env={**os.environ, "LOAD_METHOD": "GET"},
-        check=True,
-        capture_output=True,
-    )
-    result: dict[str, float] = json.loads(done.stdout)
-    result["per_second"] = result["requests"] / result["seconds"]
-    return result
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--info", required=True, help="the JSON bench/seed.py --info wrote")
@@ -205,7 +162,7 @@ def main() -> None:
         for name, who, page in pages():
             path = last_page(page, headers[who]) if "LAST" in page else page
             measured = in_process(path, headers[who])
-            timed = load(f"http://127.0.0.1:{port}{path}", args.seconds, 1, headers[who])
+            timed = load(f"http://127.0.0.1:{port}{path}", args.seconds, 1, 200, headers[who])
             print(
                 json.dumps(
                     {
@@ -220,8 +177,8 @@ def main() -> None:
                 flush=True,
             )
         archive = f"http://127.0.0.1:{port}/tickets/runtime/archivedticket/"
-        load(archive, 1, 8, headers["admin"])  # warm every worker
-        busy = load(archive, args.concurrent_seconds, 8, headers["admin"])
+        load(archive, 1, 8, 200, headers["admin"])  # warm every worker
+        busy = load(archive, args.concurrent_seconds, 8, 200, headers["admin"])
         print(
             json.dumps(
                 {

@@ -47,7 +47,7 @@ def pages() -> list[tuple[str, str, str]]:
         ),
         ("ticket admin: active tasks", "admin", "/tickets/runtime/activetask/"),
         ("ticket admin: tasks waiting for a worker", "admin", "/tickets/runtime/activetask/?waiting=any"),
-        ("ticket admin: tasks in error", "admin", "/tickets/runtime/activetask/?status__exact=ERROR"),
+        ("ticket admin: tasks in error", "admin", "/tickets/runtime/activetask/?status=ERROR"),
         ("ticket admin: task archive", "admin", "/tickets/runtime/archivedtask/"),
         ("ticket admin: task archive, last page", "admin", "/tickets/runtime/archivedtask/?p=LAST"),
         ("ticket admin: task archive search (a title)", "admin", "/tickets/runtime/archivedtask/?q=resolve"),

@@ -191,4 +191,4 @@ def test_the_archive_counts_to_the_cap_and_says_more(big: Seeded) -> None:
     paginator = response.context["cl"].paginator
     assert (paginator.count, paginator.capped, paginator.num_pages) == (CAP, True, CAP // 50)
     shown = " ".join(response.content.decode().split())
-    assert f'data-testid="list-count"> - more than {CAP:,} ticket archive </div>' in shown
+    assert f'data-testid="list-count"> - more than {CAP:,} tickets </div>' in shown

@@ -98,7 +98,7 @@ def tickets_dashboard() -> dict[str, Any]:
             ),
             _table(
                 _("Tasks per worker"),
-                [_("Worker"), _("Open tasks"), _("Available")],
+                [_("Worker"), _("In their queue (open or in progress)"), _("Available")],
                 [[w, getattr(w, "open_tasks", 0), _("yes") if w.is_available else _("no")] for w in workers],
             ),
         ],

@@ -186,21 +186,33 @@ class UserExportResource(TenantResource):
 
 
 class TicketExportResource(TenantResource):
+    number = fields.Field(attribute="pk", column_name="number")  # not `id`: resources never take ids
     ticket_type = fields.Field(attribute="ticket_type__title", column_name="ticket_type")
     submitted_by = fields.Field(attribute="created_by__email", column_name="submitted_by")
     status = fields.Field(attribute="status", column_name="status")
 
     class Meta:
         model = TicketInstance
-        fields = ("ticket_type", "submitted_by", "status", "created_at", "data")
+        fields = ("number", "ticket_type", "submitted_by", "status", "created_at", "data")
         export_order = fields
 
 
 class TaskExportResource(TenantResource):
+    number = fields.Field(attribute="pk", column_name="number")
+    ticket = fields.Field(attribute="workflow_instance__ticket__id", column_name="ticket")
     task = fields.Field(attribute="title", column_name="task")
     assigned = fields.Field(attribute="assigned_to__email", column_name="assigned_to")
 
     class Meta:
         model = TaskInstance
-        fields = ("task", "status", "assigned", "created_at", "started_at", "completed_at")
+        fields = (
+            "number",
+            "ticket",
+            "task",
+            "status",
+            "assigned",
+            "created_at",
+            "started_at",
+            "completed_at",
+        )
         export_order = fields

@@ -14,14 +14,15 @@ from typing import Any, cast
 from django import forms
 from django.contrib import admin, messages
 from django.db.models import QuerySet
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.html import format_html
 from django.utils.text import Truncator
 from django.utils.translation import gettext_lazy as _
-from unfold.contrib.filters.admin import RangeDateFilter
+from unfold.contrib.filters.admin import DropdownFilter, RangeDateFilter
 from unfold.decorators import action, display
 from unfold.utils import parse_date_str
 
@@ -131,7 +132,23 @@ def may_retry_or_skip(task: TaskInstance, run_status: str) -> bool:
     return task.status == TaskStatus.ERROR and run_status == WorkflowStatus.ERROR
 
 
-class TicketTypeFilter(admin.SimpleListFilter):
+class StatusFilter(DropdownFilter):
+    """The statuses the list can hold (running ones or finished ones), not every status there is."""
+
+    title = _("status")
+    parameter_name = "status"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
+        model = model_admin.model
+        statuses = model_admin.statuses
+        field = model._meta.get_field("status")
+        return [(value, label) for value, label in field.choices if value in statuses]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        return queryset.filter(status=self.value()) if self.value() else queryset
+
+
+class TicketTypeFilter(DropdownFilter):
     """Ticket types by title: each release publishes its own rows, people think of one type.
 
     The choices come from the ticket types (a small table), never from the tickets.
@@ -145,7 +162,7 @@ class TicketTypeFilter(admin.SimpleListFilter):
         return [(title, title) for title in titles]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
-        if self.value() is None:
+        if not self.value():
             return queryset
         types = list(ReleaseTicketType.objects.filter(title=self.value()).values_list("pk", flat=True))
         return queryset.filter(ticket_type__in=types)
@@ -172,7 +189,7 @@ class _TicketAdmin(TenantExportMixin, TenantModelAdmin):
     resource_classes = [TicketExportResource]
     allowed = READ_ONLY
     list_display = ["__str__", "ticket_type_title", "status", "created_by", "created_at"]
-    list_filter = [TicketTypeFilter, "status", ("created_at", CreatedBetween)]
+    list_filter = [TicketTypeFilter, StatusFilter, ("created_at", CreatedBetween)]
     list_filter_submit = True  # the date range is a form
     search_fields = ["ticket_type__title", "created_by__email"]  # see get_search_results
     search_help_text = _("A ticket number, a ticket type, or the submitter's name or e-mail address.")
@@ -203,10 +220,12 @@ class _TicketAdmin(TenantExportMixin, TenantModelAdmin):
     archived = False
     actions_detail = ["hold_detail", "resume_detail", "cancel_detail", "reroute_detail"]
 
+    @property
+    def statuses(self) -> tuple[str, ...]:
+        return FINISHED_WORKFLOW_STATUSES if self.archived else ACTIVE_WORKFLOW_STATUSES
+
     def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
-        queryset = super().get_queryset(request)
-        statuses = FINISHED_WORKFLOW_STATUSES if self.archived else ACTIVE_WORKFLOW_STATUSES
-        return queryset.filter(status__in=statuses)  # as the partial indexes say it
+        return super().get_queryset(request).filter(status__in=self.statuses)  # as the partial indexes say it
 
     def get_search_results(
         self, request: HttpRequest, queryset: QuerySet[Any], search_term: str
@@ -214,9 +233,17 @@ class _TicketAdmin(TenantExportMixin, TenantModelAdmin):
         return ticket_search(queryset, search_term), False
 
     @display(description=_("updated"))
-    def last_change(self, obj: Any) -> Any:
+    def last_change(self, obj: Any) -> str:
         """When its run last moved (the ticket row itself is written once)."""
-        return obj.workflow_instance.updated_at if obj.workflow_instance else obj.updated_at
+        moved = obj.workflow_instance.updated_at if obj.workflow_instance else obj.updated_at
+        return date_format(timezone.localtime(moved), "DATETIME_FORMAT")
+
+    def history_view(
+        self, request: HttpRequest, object_id: str, extra_context: Any = None
+    ) -> HttpResponseBase:
+        """A ticket's history is its events, on its page; the admin's change log has none."""
+        ticket = self._ticket_or_404(request, object_id)
+        return HttpResponseRedirect(ticket_page(ticket.pk, ticket.status) + "#history")
 
     @display(description=_("ticket type"))
     def ticket_type_title(self, obj: Any) -> str:
@@ -427,7 +454,7 @@ class ReassignForm(forms.Form):
             field.queryset = available_workers(include_unavailable=True)
 
 
-class WaitingFilter(admin.SimpleListFilter):
+class WaitingFilter(DropdownFilter):
     """FORM tasks nobody has yet: in the pool, or waiting for an available worker."""
 
     title = _("waiting for a worker")
@@ -453,7 +480,7 @@ class _TaskAdmin(TenantExportMixin, TenantModelAdmin):
     resource_classes = [TaskExportResource]
     allowed = frozenset({"view"})
     list_display = ["__str__", "ticket", "status", "who", "error_text", "created_at", "completed_at"]
-    list_filter: list[Any] = [WaitingFilter, "status", "task_type", ("created_at", CreatedBetween)]
+    list_filter: list[Any] = [WaitingFilter, StatusFilter, "task_type", ("created_at", CreatedBetween)]
     list_filter_submit = True  # the date range is a form
     search_fields = ["title", "assigned_to__email"]  # see get_search_results
     search_help_text = _("A task or ticket number, a task title, or the assignee's name or e-mail address.")
@@ -508,15 +535,27 @@ class _TaskAdmin(TenantExportMixin, TenantModelAdmin):
             context.update(task_layouts(task, cast(User, request.user)))
         return super().change_view(request, object_id, form_url, context)
 
+    @property
+    def statuses(self) -> tuple[str, ...]:
+        return FINISHED_TASK_STATUSES if self.archived else ACTIVE_TASK_STATUSES
+
     def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
-        queryset = super().get_queryset(request)
-        statuses = FINISHED_TASK_STATUSES if self.archived else ACTIVE_TASK_STATUSES
-        return queryset.filter(status__in=statuses)  # as the partial indexes say it
+        return super().get_queryset(request).filter(status__in=self.statuses)  # as the partial indexes say it
 
     def get_search_results(
         self, request: HttpRequest, queryset: QuerySet[Any], search_term: str
     ) -> tuple[QuerySet[Any], bool]:
         return task_search(queryset, search_term), False
+
+    def history_view(
+        self, request: HttpRequest, object_id: str, extra_context: Any = None
+    ) -> HttpResponseBase:
+        """A task's history is in its ticket's, on the ticket's page."""
+        task = self.get_object(request, object_id)
+        if task is None:
+            raise Http404("Not found.")
+        ticket = task.workflow_instance.ticket
+        return HttpResponseRedirect(ticket_page(ticket.pk, ticket.status) + "#history")
 
     @display(description=_("ticket"))
     def ticket(self, obj: TaskInstance) -> str:
@@ -624,4 +663,4 @@ class ArchivedTaskAdmin(_TaskAdmin):
     archived = True
     actions = []
     # Every finished task by type would walk the archive for a rare type; running ones are few.
-    list_filter = ["status", ("created_at", CreatedBetween)]
+    list_filter = [StatusFilter, ("created_at", CreatedBetween)]

@@ -64,6 +64,15 @@ class CappedPaginator(Paginator[Any]):
     def count_text(self) -> str:
         return count_text(self._counted, self.cap)
 
+    @property
+    def noun(self) -> str:
+        """What the list holds, as people say it: "tickets", not a proxy's "ticket archive"."""
+        model = getattr(self.object_list, "model", None)
+        if model is None:
+            return ""
+        meta = model._meta.concrete_model._meta
+        return str(meta.verbose_name if self._counted == 1 else meta.verbose_name_plural)
+
     def page(self, number: Any) -> Page[Any]:
         number = self.validate_number(number)
         bottom = (number - 1) * self.per_page

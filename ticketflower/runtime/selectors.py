@@ -1,7 +1,7 @@
 """Reads about tickets, tasks and the people who work on them."""
 
-from django.db.models import F, Q, QuerySet, Sum
-from django.db.models.functions import Coalesce
+from django.db.models import F, Q, QuerySet, Sum, Value
+from django.db.models.functions import Coalesce, Concat
 
 from ticketflower.accounts.models import User
 from ticketflower.definitions.models import ReleaseTicketType, TaskType, WorkflowRelease
@@ -134,10 +134,9 @@ def _ticket_number(term: str) -> int | None:
 
 
 def _people_matching(term: str) -> list[int]:
-    """The company's people whose e-mail address or name holds `term` (a small table first)."""
-    matches = User.objects.filter(
-        Q(email__icontains=term) | Q(first_name__icontains=term) | Q(last_name__icontains=term)
-    )
+    """The company's people whose e-mail address or name (as lists show it) holds `term`."""
+    people = User.objects.annotate(name=Concat("first_name", Value(" "), "last_name"))
+    matches = people.filter(Q(email__icontains=term) | Q(name__icontains=term))
     return list(matches.values_list("pk", flat=True)[:SEARCH_MATCHES])
 
 

@@ -12,6 +12,7 @@ from pytest_django.fixtures import Settings
 
 from conftest import Tenant
 from tests.factories import bearer, make_api_token
+from ticketflower.accounts.models import User
 from ticketflower.admin_sites.tests.work import review_ticket, task_now
 from ticketflower.core.paging import CappedPaginator
 from ticketflower.runtime.models import TaskInstance, TicketInstance
@@ -49,7 +50,12 @@ def test_a_list_says_more_than_the_cap(client: Client, tenant_a: Tenant, setting
         review_ticket(tenant_a)
     client.force_login(tenant_a.ticket_admin)
     page = client.get("/tickets/runtime/activeticket/")
-    assert " ".join(page.content.decode().split()).count("more than 2 active tickets") == 1
+    shown = " ".join(page.content.decode().split())
+    assert shown.count("more than 2 tickets") == 1  # the list's foot; the head says it only when filtered
+    assert "found" not in shown
+    searched = client.get("/tickets/runtime/activeticket/", {"q": tenant_a.member.email})
+    text = " ".join(searched.content.decode().split())
+    assert 'data-testid="filtered-count"> more than 2 found (<a href="?">Show all</a>)' in text
 
 
 def test_an_unknown_sort_keeps_the_newest_first(client: Client, tenant_a: Tenant) -> None:
@@ -74,6 +80,9 @@ def test_ticket_search_finds_by_number_type_and_person(tenant_a: Tenant, tenant_
         assert found(f"#{mine.pk}") == found(str(mine.pk)) == [mine.pk]
         assert found("ask for") == [mine.pk]  # the ticket type "Ask for something"
         assert found(tenant_a.member.email.split("@")[0]) == [mine.pk]
+        assert found("ada") == []  # the admin, who submitted nothing
+        User.objects.filter(pk=tenant_a.member.pk).update(first_name="Mia", last_name="Moss")
+        assert found("mia moss") == found("Moss") == [mine.pk]  # the name as lists show it
         assert found("#" + "9" * 30) == []  # not a number a ticket can have
         with CaptureQueriesContext(connection) as queries:
             assert found("nothing like this") == []
@@ -131,9 +140,9 @@ def test_an_export_past_the_cap_answers_400_with_the_reason(
         review_ticket(tenant_a)
     client.force_login(tenant_a.ticket_admin)
     url = "/tickets/runtime/activeticket/export/"
-    refused = client.post(f"{url}?status__exact=IN_PROGRESS", {"format": "0", "resource": "0"}, follow=True)
+    refused = client.post(f"{url}?status=IN_PROGRESS", {"format": "0", "resource": "0"}, follow=True)
     # Back to the list as it was filtered, which says why.
-    assert refused.redirect_chain == [("/tickets/runtime/activeticket/?status__exact=IN_PROGRESS", 302)]
+    assert refused.redirect_chain == [("/tickets/runtime/activeticket/?status=IN_PROGRESS", 302)]
     assert "An export takes at most 2 rows" in " ".join(refused.content.decode().split())
     narrowed = client.post(f"{url}?q=nobody-at-all", {"format": "0", "resource": "0"})
     assert narrowed.status_code == 200 and narrowed["Content-Type"].startswith("text/csv")

@@ -306,7 +306,7 @@ def test_the_waiting_filter_shows_tasks_nobody_has_yet(client: Client, tenant_a:
 def test_the_task_list_shows_the_error_of_a_task_in_error(client: Client, tenant_a: Tenant) -> None:
     action_in_error(tenant_a)
     client.force_login(tenant_a.ticket_admin)
-    page = client.get(reverse("tickets:runtime_activetask_changelist") + "?status__exact=ERROR")
+    page = client.get(reverse("tickets:runtime_activetask_changelist") + "?status=ERROR")
     assert "HTTP 503 (gave up after 3 tries)" in page.text
 
 
@@ -334,3 +334,17 @@ def test_a_worker_cannot_use_the_ticket_admin_site(client: Client, tenant_a: Ten
     assert client.post(action_url(ticket, "hold")).status_code == 404
     assert status_of(ticket) == WorkflowStatus.IN_PROGRESS
     assert len(tasks_of(ticket)) == 1
+
+
+def test_history_shows_the_tickets_events_on_its_page(client: Client, tenant_a: Tenant) -> None:
+    """The admin's change log holds nothing of tickets: History goes to the ticket's own history."""
+    ticket = review_ticket(tenant_a)
+    task = current(ticket)
+    client.force_login(tenant_a.ticket_admin)
+    for url in (
+        reverse("tickets:runtime_activeticket_history", args=[ticket.pk]),
+        reverse("tickets:runtime_activetask_history", args=[task.pk]),
+    ):
+        moved = client.get(url)
+        assert (moved.status_code, moved["Location"]) == (302, ticket_page(ticket) + "#history"), url
+    assert 'id="history"' in client.get(ticket_page(ticket)).content.decode()

@@ -135,13 +135,16 @@ def in_process(path: str, headers: dict[str, str], rounds: int = 3) -> dict[str,
 
 def rows_shown(response: Any) -> int | None:
     """How many rows the page lists (None for a dashboard): pages are compared like for like."""
+    from ticketflower.tenancy.context import company_context
+
     if response.get("Content-Type", "").startswith("application/json"):
         return len(response.json()["results"])
     context = response.context
     if context is None:
         return None
     if "cl" in context:
-        return len(context["cl"].result_list)
+        with company_context(response.wsgi_request.user.company):  # a list not paged is read again
+            return len(context["cl"].result_list)
     if "page" in context and hasattr(context["page"], "rows"):
         return len(context["page"].rows)
     return None

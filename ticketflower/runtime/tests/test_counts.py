@@ -3,6 +3,7 @@
 from typing import Any
 
 import pytest
+from django.db import connection
 from django.db.models import Count
 
 from conftest import Tenant
@@ -99,3 +100,17 @@ def test_the_dashboard_reads_the_counters(tenant_a: Tenant) -> None:
     stats = dict(dashboard["stats"])
     assert (stats["Open tickets"], stats["Open tasks"], stats["Tasks in error"]) == (2, 2, 0)
     assert dashboard["tables"][0]["rows"] == [["Ask for something", 2]]
+
+
+def test_a_deleted_company_takes_its_counts_along(tenant_a: Tenant, tenant_b: Tenant) -> None:
+    """The counters are the database's: they go with their company however it is deleted."""
+    ticket = review_ticket(tenant_a)
+    review_ticket(tenant_b)
+    with company_context(tenant_a.company):  # a company with tickets is protected: these go first
+        TicketInstance.objects.filter(pk=ticket.pk).delete()
+        WorkflowInstance.objects.filter(pk=ticket.workflow_instance_id).delete()
+    gone = tenant_a.company.pk
+    tenant_a.company.delete()
+    connection.check_constraints()  # the deferred foreign keys, as at commit
+    assert not StatusCount.unscoped.filter(company_id=gone).exists()
+    assert counters(tenant_b) == counted_by_hand(tenant_b)

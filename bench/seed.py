@@ -135,7 +135,9 @@ def _reserve_ids(cursor: Any, table: str, count: int) -> int:
 # --- people and definitions -----------------------------------------------------------------------
 
 
-def _people(company: Any, role: str, count: int, prefix: str, domain: str, password_hash: str) -> list[Any]:
+def _people(
+    company: Any, roles: tuple[str, ...], count: int, prefix: str, domain: str, password_hash: str
+) -> list[Any]:
     from ticketflower.accounts.models import User
     from ticketflower.tenancy.context import company_context
     from ticketflower.tenancy.models import SystemRoleAssignment
@@ -152,7 +154,7 @@ def _people(company: Any, role: str, count: int, prefix: str, domain: str, passw
             for i in range(1, count + 1)
         )
         SystemRoleAssignment.objects.bulk_create(
-            SystemRoleAssignment(company=company, user=user, role=role) for user in users
+            SystemRoleAssignment(company=company, user=user, role=role) for user in users for role in roles
         )
     return users
 
@@ -188,8 +190,7 @@ def seed_company(
     from django.contrib.auth.hashers import make_password
     from django.db import connection, transaction
 
-    from ticketflower.tenancy.context import company_context
-    from ticketflower.tenancy.models import Company, SystemRole, SystemRoleAssignment
+    from ticketflower.tenancy.models import Company, SystemRole
 
     rng = random.Random(seed)  # noqa: S311 — bench data, not secrets
     now = now or datetime.now(UTC)
@@ -198,16 +199,12 @@ def seed_company(
     password_hash = make_password(PASSWORD)
     with transaction.atomic():
         company = Company.unscoped.create(name=name)
-        admins = _people(company, SystemRole.TICKET_ADMIN, 1, "admin", domain, password_hash)
         # The admin opens every site but the worker's, to walk every list.
-        with company_context(company):
-            SystemRoleAssignment.objects.bulk_create(
-                SystemRoleAssignment(company=company, user=admins[0], role=role)
-                for role in (SystemRole.ADMIN, SystemRole.WORKFLOW_CREATOR, SystemRole.USER)
-            )
-        designers = _people(company, SystemRole.WORKFLOW_CREATOR, 1, "designer", domain, password_hash)
-        pool = _people(company, SystemRole.TASK_WORKER, workers, "worker", domain, password_hash)
-        people = _people(company, SystemRole.USER, submitters, "person", domain, password_hash)
+        every_site = (SystemRole.TICKET_ADMIN, SystemRole.ADMIN, SystemRole.WORKFLOW_CREATOR, SystemRole.USER)
+        admins = _people(company, every_site, 1, "admin", domain, password_hash)
+        designers = _people(company, (SystemRole.WORKFLOW_CREATOR,), 1, "designer", domain, password_hash)
+        pool = _people(company, (SystemRole.TASK_WORKER,), workers, "worker", domain, password_hash)
+        people = _people(company, (SystemRole.USER,), submitters, "person", domain, password_hash)
         ticket_types = _published_ticket_types(designers[0])
         release_id = ticket_types[0].release_id
         _seed_rows(
@@ -254,6 +251,16 @@ def seed_company(
     )
 
 
+def _submitted(i: int) -> dict[str, Any]:
+    """What ticket `i` was submitted with (its run's data starts from it)."""
+    return {"subject": SUBJECTS[i % 5], "details": DETAILS, "count": i % 7 + 1}
+
+
+def _triaged(status: str, stage: str) -> bool:
+    """Whether the ticket went past triage: then it has its second task, resolve."""
+    return stage != "triage" and status != "CANCELLED"
+
+
 def _seed_rows(
     company_id: int,
     release_id: int,
@@ -282,7 +289,7 @@ def _seed_rows(
             run_status = "ERROR" if roll < 0.03 else "ON_HOLD" if roll < 0.06 else "IN_PROGRESS"
             stage = "triage" if rng.random() < 0.5 else "resolve"
         plans.append((run_status, stage))
-    task_total = sum(1 if stage == "triage" or status == "CANCELLED" else 2 for status, stage in plans)
+    task_total = sum(2 if _triaged(status, stage) else 1 for status, stage in plans)
 
     with connection.cursor() as cursor:
         cursor.execute("SET LOCAL session_replication_role = replica")
@@ -296,12 +303,11 @@ def _seed_rows(
 
         def run_rows() -> Iterator[tuple[Any, ...]]:
             for i, (status, stage) in enumerate(plans):
-                data = {"subject": SUBJECTS[i % 5], "details": DETAILS, "count": i % 7 + 1}
+                data = _submitted(i)
                 if stage != "triage":
                     data["triaged"] = True
                 if status == "COMPLETED":
                     data["answer"] = "Done: replaced and tested."
-                tasks = 1 if stage == "triage" or status == "CANCELLED" else 2
                 yield (
                     run0 + i,
                     json.dumps(data),
@@ -312,7 +318,7 @@ def _seed_rows(
                     release_id,
                     "" if stage == "done" else stage,
                     "A task stopped: the endpoint answered 500." if status == "ERROR" else "",
-                    tasks,
+                    2 if _triaged(status, stage) else 1,
                 )
 
         say(f"  runs: {tickets:,}")
@@ -336,10 +342,9 @@ def _seed_rows(
 
         def ticket_rows() -> Iterator[tuple[Any, ...]]:
             for i, (status, _) in enumerate(plans):
-                data = {"subject": SUBJECTS[i % 5], "details": DETAILS, "count": i % 7 + 1}
                 yield (
                     ticket0 + i,
-                    json.dumps(data),
+                    json.dumps(_submitted(i)),
                     status,
                     when(i),
                     when(i),
@@ -373,8 +378,8 @@ def _seed_rows(
             next_id = task0
             for i, (status, stage) in enumerate(plans):
                 worker = worker_ids[i % len(worker_ids)]
-                inputs = json.dumps({"subject": SUBJECTS[i % 5], "details": DETAILS})
-                finished = stage != "triage" and status != "CANCELLED"
+                inputs = json.dumps({key: _submitted(i)[key] for key in ("subject", "details")})
+                finished = _triaged(status, stage)
                 if stage == "triage":
                     triage_status = "ERROR" if status == "ERROR" else "OPEN" if i % 3 else "IN_PROGRESS"
                 else:

@@ -62,7 +62,7 @@ def _tickets(user: Any, *, all_of_company: bool) -> QuerySet[TicketInstance]:
 
 def _older_than(tickets: QuerySet[TicketInstance], before: str) -> QuerySet[TicketInstance]:
     """The tickets of `tickets` submitted before ticket `before` (newest first, then by id)."""
-    edge = int(before) if before.isdigit() and len(before) < 19 else None
+    edge = selectors.ticket_number(before)
     anchor = tickets.filter(pk=edge).values_list("created_at", flat=True).first() if edge else None
     if edge is None or anchor is None:
         raise exceptions.ValidationError({"before": ["The id of one of the tickets in this list."]})

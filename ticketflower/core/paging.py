@@ -25,6 +25,12 @@ def capped_count(queryset: QuerySet[Any], cap: int) -> int:
     return queryset.order_by().values("pk")[: cap + 1].count()
 
 
+def past_cap(queryset: QuerySet[Any]) -> bool:
+    """Whether `queryset` holds more rows than lists count to (reads at most cap + 1 of them)."""
+    cap = list_count_cap()
+    return capped_count(queryset, cap) > cap
+
+
 def count_text(count: int, cap: int) -> str:
     """A capped count as people read it: "1,234", or "more than 10,000"."""
     return f"more than {cap:,}" if count > cap else f"{count:,}"

@@ -196,7 +196,7 @@ class TicketInstance(CompanyOwnedModel):
         verbose_name=_("workflow run"),
     )
     data = models.JSONField(_("submitted data"), default=dict, blank=True)
-    # Its run's status, copied by the database (migration 0012's triggers) so that lists and
+    # Its run's status, copied by the database (migration 0013's triggers) so that lists and
     # counts of tickets by status read one table. Never written by the application.
     status = models.CharField(
         _("status"),

@@ -128,7 +128,8 @@ def status_counts(subject: CountSubject) -> dict[tuple[int | None, str], int]:
 SEARCH_MATCHES = 500
 
 
-def _ticket_number(term: str) -> int | None:
+def ticket_number(term: str) -> int | None:
+    """`term` as a ticket or task number ("#123" or "123"), or None if it cannot be one."""
     number = term.removeprefix("#")
     return int(number) if number.isdigit() and len(number) < 19 else None
 
@@ -151,7 +152,7 @@ def ticket_search(tickets: QuerySet[TicketInstance], term: str) -> QuerySet[Tick
     if not term:
         return tickets
     found = Q(pk__in=[])
-    if (number := _ticket_number(term)) is not None:
+    if (number := ticket_number(term)) is not None:
         found |= Q(pk=number)
     types = list(
         ReleaseTicketType.objects.filter(title__icontains=term).values_list("pk", flat=True)[:SEARCH_MATCHES]
@@ -189,7 +190,7 @@ def task_search(tasks: QuerySet[TaskInstance], term: str) -> QuerySet[TaskInstan
     if not term:
         return tasks
     found = Q(pk__in=[])
-    if (number := _ticket_number(term)) is not None:
+    if (number := ticket_number(term)) is not None:
         found |= Q(pk=number)
         # The ticket's run first: a join inside the OR would make the planner walk every task.
         ticket = TicketInstance.objects.filter(pk=number)

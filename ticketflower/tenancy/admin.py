@@ -54,7 +54,7 @@ from unfold.views import ChangeList
 
 from ticketflower.accounts.models import User
 from ticketflower.core.limits import MAX_JSON_DEPTH, MAX_JSON_NODES, json_within_limits
-from ticketflower.core.paging import CappedPaginator, capped_count, list_count_cap
+from ticketflower.core.paging import CappedPaginator, list_count_cap, past_cap
 from ticketflower.core.uploads import size_text
 from ticketflower.tenancy.access import get_owned_or_404
 from ticketflower.tenancy.context import current_company
@@ -264,10 +264,8 @@ class TenantModelAdminMixin:
 
     def response_action(self, request: HttpRequest, queryset: Any, **kwargs: Any) -> HttpResponseBase | None:
         """An action on "all N" of a list past its count's cap is refused: narrow the list first."""
-        cap = list_count_cap()
-        if request.POST.get("select_across") == "1" and capped_count(queryset, cap) > cap:
-            narrow = "narrow the list with its filters or search first"
-            messages.error(request, f"More than {cap:,} rows are selected: {narrow}.")
+        if request.POST.get("select_across") == "1" and past_cap(queryset):
+            messages.error(request, f"More than {list_count_cap():,} rows are selected: {NARROW_THE_LIST}.")
             return None
         return cast(HttpResponseBase | None, super().response_action(request, queryset, **kwargs))  # type: ignore[misc]
 
@@ -377,11 +375,14 @@ class TenantModelAdminMixin:
         return version
 
 
+NARROW_THE_LIST = "narrow the list with its filters or search first"
+
+
 class ExportTooBig(Exception):
     """More rows than a list counts to: an export reads them all within one request."""
 
 
-class _BadFilterMixin:
+class _ExportChecksMixin:
     """An export with filters the list does not know answers 400 with the reason, not 500; one
     of more rows than a list counts to goes back to the list, which says why."""
 
@@ -390,10 +391,8 @@ class _BadFilterMixin:
             queryset = super().get_export_queryset(request)  # type: ignore[misc]
         except IncorrectLookupParameters as exc:
             raise BadRequest(f"These list filters are not understood: {exc}") from exc
-        cap = list_count_cap()
-        if capped_count(queryset, cap) > cap:
-            narrow = "narrow the list with its filters or search first"
-            raise ExportTooBig(f"An export takes at most {cap:,} rows: {narrow}.")
+        if past_cap(queryset):
+            raise ExportTooBig(f"An export takes at most {list_count_cap():,} rows: {NARROW_THE_LIST}.")
         return queryset
 
     def export_action(self, request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
@@ -419,7 +418,7 @@ class SizeCheckedImportForm(ImportForm):
         return upload
 
 
-class TenantImportExportMixin(_BadFilterMixin, ImportExportMixin):
+class TenantImportExportMixin(_ExportChecksMixin, ImportExportMixin):
     """CSV/XLSX/JSON import and export through a TenantResource, in unfold's forms."""
 
     import_form_class = SizeCheckedImportForm
@@ -433,7 +432,7 @@ class TenantImportExportMixin(_BadFilterMixin, ImportExportMixin):
         return self.has_view_permission(request)
 
 
-class TenantExportMixin(_BadFilterMixin, ExportMixin):
+class TenantExportMixin(_ExportChecksMixin, ExportMixin):
     export_form_class = ExportForm
     formats = FORMATS
 

@@ -29,7 +29,8 @@ COPY --from=layouts /static/layouts ticketflower/layouts/static/layouts
 # runtime, and Node itself from the same official image (it needs libstdc++ beside it).
 COPY --from=layouts /runtime/dist ticketflower/layouts/runtime/dist
 COPY --from=layouts /usr/local/bin/node /usr/local/bin/node
-RUN apt-get update -qq && apt-get install -y -qq --no-install-recommends libstdc++6 \
+# CODE tasks run in a bubblewrap sandbox (docs/code-tasks.md).
+RUN apt-get update -qq && apt-get install -y -qq --no-install-recommends libstdc++6 bubblewrap \
     && rm -rf /var/lib/apt/lists/* && node --version
 EXPOSE 8000
 

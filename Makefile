@@ -16,7 +16,7 @@ RUNTIME_BUILT := ticketflower/layouts/static/layouts/frame.js
 # The render check's runtime (docs/layouts.md): build.mjs writes it after frame.js.
 RUNTIME_RENDER := $(RUNTIME)/dist/render.js
 
-.PHONY: help run test lint typecheck migrations-check compose-check pytest bench-quick chromium layouts db-stop clean
+.PHONY: help run test lint typecheck migrations-check compose-check pytest bench-quick chromium sandbox layouts db-stop clean
 
 help:
 	@echo "make run    set everything up and serve http://127.0.0.1:8000 with a demo company"
@@ -40,10 +40,12 @@ $(VENV)/.dev-installed: requirements.txt requirements-dev.txt | $(VENV)/bin/pyth
 .env:
 	cp .env.example .env
 
-run: $(VENV)/.runtime-installed .env layouts
+run: $(VENV)/.runtime-installed .env layouts sandbox
 	$(PY) manage.py serve
 
-test: $(VENV)/.dev-installed chromium layouts lint typecheck migrations-check compose-check pytest bench-quick
+# The tests run hostile code in the sandbox: without it they fail (make run goes on without it).
+test: SANDBOX_REQUIRED := 1
+test: $(VENV)/.dev-installed chromium sandbox layouts lint typecheck migrations-check compose-check pytest bench-quick
 
 # npm ci skips esbuild's install script (npm 11); its binary arrives as an optional dependency.
 $(RUNTIME)/node_modules/.installed: $(RUNTIME)/package.json $(RUNTIME)/package-lock.json
@@ -82,7 +84,7 @@ compose-check:
 	else echo "Install Docker Compose to validate docker-compose.yml." >&2; exit 1; fi
 	@echo "docker-compose.yml is valid."
 
-pytest: $(VENV)/.dev-installed chromium layouts
+pytest: $(VENV)/.dev-installed chromium sandbox layouts
 	$(PY) -m pytest
 
 # Every benchmark, small and short (bench/README.md): shows they run, measures nothing.
@@ -98,6 +100,19 @@ chromium:
 		else \
 			echo "The browser tests need Chromium: install it (e.g. sudo apt-get install chromium) or set CHROMIUM_PATH." >&2; \
 			exit 1; \
+		fi; \
+	fi
+
+# CODE tasks run in a bubblewrap sandbox (docs/code-tasks.md); without it they stop in ERROR.
+sandbox:
+	@if ! command -v bwrap >/dev/null; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+			echo "Installing bubblewrap, the sandbox of code tasks..."; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap >/dev/null; \
+		else \
+			echo "Code tasks need bubblewrap: install it (e.g. sudo apt-get install bubblewrap)." >&2; \
+			echo "Until then they stop in ERROR; see docs/code-tasks.md." >&2; \
+			[ "$(SANDBOX_REQUIRED)" != 1 ] || exit 1; \
 		fi; \
 	fi
 

@@ -73,6 +73,7 @@ INSTALLED_APPS = [
     "ticketflower.layouts",
     "ticketflower.files",
     "ticketflower.assistant",
+    "ticketflower.codetasks",
 ]
 
 MIDDLEWARE = [
@@ -198,6 +199,9 @@ RATE_LIMITS = {
     # The design site's live preview compiles on (debounced) keystrokes.
     "layout_previews_per_user": _rate("RATE_LIMIT_LAYOUT_PREVIEWS", "600/10m"),
     "assistant_messages_per_user": _rate("RATE_LIMIT_ASSISTANT_MESSAGES", "120/1h"),
+    # Code tasks on the design site: the live check parses on keystrokes; a try runs a sandbox.
+    "code_checks_per_user": _rate("RATE_LIMIT_CODE_CHECKS", "600/10m"),
+    "code_tries_per_user": _rate("RATE_LIMIT_CODE_TRIES", "120/1h"),
 }
 
 # Guardian's anonymous user would be created through the company-scoped user manager
@@ -253,6 +257,18 @@ EXPRESSION_TIME_LIMIT = env.float("EXPRESSION_TIME_LIMIT", default=1.0)
 EXPRESSION_MEMORY_LIMIT_MB = env.int("EXPRESSION_MEMORY_LIMIT_MB", default=512)
 EXPRESSION_CHECK_TIME_LIMIT = env.float("EXPRESSION_CHECK_TIME_LIMIT", default=1.5)
 EXPRESSION_WORKERS = env.int("EXPRESSION_WORKERS", default=2)
+
+# CODE tasks (ticketflower/codetasks/sandbox.py, docs/code-tasks.md) run in a bubblewrap sandbox
+# under these limits: seconds of wall-clock and CPU time when a task names none (a task may name
+# up to 60), megabytes of address space, and bytes of its /tmp (and of any file it writes).
+# The sandbox runs CODE_SANDBOX_PYTHON (empty: this Python if the sandbox user can read it, else
+# /usr/bin/python3); a process running as root becomes CODE_SANDBOX_UID before building it.
+CODE_TIME_LIMIT = env.float("CODE_TIME_LIMIT", default=10.0)
+CODE_MEMORY_LIMIT_MB = env.int("CODE_MEMORY_LIMIT_MB", default=256)
+CODE_TMP_BYTES = env.int("CODE_TMP_BYTES", default=16 * 1024 * 1024)
+CODE_SANDBOX_BWRAP = env.str("CODE_SANDBOX_BWRAP", default="bwrap")
+CODE_SANDBOX_PYTHON = env.str("CODE_SANDBOX_PYTHON", default="")
+CODE_SANDBOX_UID = env.int("CODE_SANDBOX_UID", default=65534)
 
 # HTTP actions (ticketflower/runtime/outgoing.py, docs/actions.md): the most of an endpoint's
 # answer that is read, and whether loopback addresses (127.0.0.0/8, ::1) may be called. Every

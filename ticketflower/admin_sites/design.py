@@ -25,16 +25,18 @@ from unfold.widgets import (
 )
 
 from ticketflower.accounts.models import User
-from ticketflower.admin_sites import assistant, layout_preview
+from ticketflower.admin_sites import assistant, code_editor, layout_preview
 from ticketflower.admin_sites.dashboards import design_dashboard
 from ticketflower.admin_sites.fields_editor import WorkflowFieldsField
 from ticketflower.admin_sites.resources import TaskResource, TicketTypeResource, WorkflowResource
+from ticketflower.codetasks.checks import code_problems
 from ticketflower.core.limits import MAX_BUNDLE_BYTES
 from ticketflower.definitions import services
 from ticketflower.definitions.bundles import BundleSyntaxError, bundle_dump, bundle_parse, workflow_bundle
 from ticketflower.definitions.fields import KEY_PATTERN, MAX_KEY_LENGTH, key_from_title
 from ticketflower.definitions.models import (
     TaskDefinition,
+    TaskType,
     TicketDefinition,
     WorkflowDefinition,
     WorkflowRelease,
@@ -68,7 +70,12 @@ class DesignSite(TenantAdminSite):
 
     def get_urls(self) -> list[URLResolver | URLPattern]:
         preview = path("layout-preview/", self.admin_view(layout_preview.preview_view), name="layout_preview")
-        return [preview, *assistant.urls(self.admin_view), *super().get_urls()]
+        return [
+            preview,
+            *code_editor.urls(self.admin_view),
+            *assistant.urls(self.admin_view),
+            *super().get_urls(),
+        ]
 
 
 design_site = DesignSite(name="design")
@@ -168,11 +175,14 @@ class _DefinitionAdmin(TenantVersionAdmin):
     def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any) -> Any:
         form = super().get_form(request, obj, change, **kwargs)
         layout_preview.aim_previews(form, obj)  # a class made for this request: ours to change
+        code_editor.aim_try(form, obj)
         return form
 
     def formfield_for_dbfield(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
         if db_field.name in layout_preview.LAYOUT_FIELDS:
             return layout_preview.layout_formfield(db_field)
+        if db_field.name == "code":
+            return code_editor.code_formfield(db_field)
         return super().formfield_for_dbfield(db_field, request, **kwargs)
 
     def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
@@ -262,6 +272,9 @@ class TaskForm(forms.ModelForm):  # type: ignore[type-arg]
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
+        code_field = "code" in self.fields and "code" not in self.errors
+        if code_field and cleaned.get("task_type") == TaskType.CODE and not cleaned.get("code"):
+            self.add_error("code", str(code_problems("")[0]))
         if not cleaned.get("key") and cleaned.get("title"):
             taken = self.claimed if self.claimed is not None else self._keys_of(cleaned.get("workflow"))
             cleaned["key"] = key_from_title(str(cleaned["title"]), taken=taken)
@@ -880,6 +893,7 @@ class TaskAdmin(TenantImportExportMixin, _DefinitionAdmin):
             _("HTTP action"),
             {"fields": ["action_url", "timeout_seconds", "input_transform", "output_transform"]},
         ),
+        (_("Code"), {"fields": ["code"]}),
         (_("Layouts"), {"fields": ["edit_layout", "display_layout"], "classes": ["collapse"]}),
         (_("References"), {"fields": ["ext_ref", "created_by", "created_at", "updated_at"]}),
     ]

@@ -39,11 +39,12 @@ TASK_FIELDS = (
     "input_transform",
     "output_transform",
     "timeout_seconds",
+    "code",
 )
 
-# Who works on a task, as every exported and published task spells it out: the engine reads
-# `task["assignment"]` and `task["worker_role"]` (a company role's name) without a fallback.
-ASSIGNMENT_DEFAULTS: dict[str, Any] = {"assignment": "auto", "worker_role": None}
+# What every exported and published task spells out: the engine reads `task["assignment"]` and
+# `task["worker_role"]` (a company role's name) without a fallback; `code` came with CODE tasks.
+SPELLED_OUT: dict[str, Any] = {"assignment": "auto", "worker_role": None, "code": ""}
 
 
 class BundleSyntaxError(ValueError):
@@ -125,7 +126,7 @@ def bundle_sha256(bundle: dict[str, Any]) -> str:
 
 
 def bundle_with_defaults(bundle: dict[str, Any]) -> dict[str, Any]:
-    """A copy of `bundle` whose every task names its assignment and worker role.
+    """A copy of `bundle` whose every task names its assignment, worker role and code.
 
     Bundles written before tasks had them (older releases, files) leave them out; defaults
     added here make them read, compare and publish like a bundle exported today.
@@ -135,7 +136,7 @@ def bundle_with_defaults(bundle: dict[str, Any]) -> dict[str, Any]:
     tasks = workflow.get("tasks") if isinstance(workflow, dict) else None
     for task in tasks if isinstance(tasks, list) else []:
         if isinstance(task, dict):
-            for name, default in ASSIGNMENT_DEFAULTS.items():
+            for name, default in SPELLED_OUT.items():
                 task.setdefault(name, default)
     return complete
 

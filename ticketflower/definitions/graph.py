@@ -52,6 +52,7 @@ TYPE_BADGES: dict[str, tuple[str, str]] = {
     "FORM": ("form", "#2563eb"),
     "SYNC_ACTION": ("sync action", "#d97706"),
     "ASYNC_ACTION": ("async action", "#9333ea"),
+    "CODE": ("code", "#0d9488"),
 }
 
 

@@ -30,6 +30,7 @@ class TaskType(models.TextChoices):
     FORM = "FORM", _("Form (a person fills it in)")
     SYNC_ACTION = "SYNC_ACTION", _("Sync action (call an HTTP endpoint)")
     ASYNC_ACTION = "ASYNC_ACTION", _("Async action (call out, wait for a callback)")
+    CODE = "CODE", _("Code (Python run in a sandbox)")
 
 
 class Assignment(models.TextChoices):
@@ -165,7 +166,23 @@ class TaskDefinition(Definition):
         blank=True,
         help_text=_("JSON-e template turning the response (or callback) into the task's output."),
     )
-    timeout_seconds = models.PositiveIntegerField(_("timeout (seconds)"), null=True, blank=True)
+    timeout_seconds = models.PositiveIntegerField(
+        _("timeout (seconds)"),
+        null=True,
+        blank=True,
+        help_text=_(
+            "Sync actions: how long the request may take (1 to 3,600). Async actions: how long to wait "
+            "for the callback. Code tasks: how long the code may run (1 to 60; empty: 10)."
+        ),
+    )
+    code = models.TextField(
+        _("code"),
+        blank=True,
+        help_text=_(
+            "Code tasks: Python defining def run(input, context) that returns a dict of the task's "
+            "output fields (docs/code-tasks.md)."
+        ),
+    )
     # Who works on a FORM task; action tasks run by themselves and leave both at their defaults.
     assignment = models.CharField(
         _("assignment"),

@@ -62,6 +62,7 @@ TASK_DEFAULTS: dict[str, Any] = {
     "input_transform": None,
     "output_transform": None,
     "timeout_seconds": None,
+    "code": "",
 }
 
 EDIT_WORKFLOW = "definitions.change_workflowdefinition"

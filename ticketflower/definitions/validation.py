@@ -19,6 +19,8 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 
+from ticketflower.codetasks.checks import MAX_SECONDS as MAX_CODE_SECONDS
+from ticketflower.codetasks.checks import code_problems
 from ticketflower.core.limits import (
     MAX_JSON_DEPTH,
     MAX_JSON_NODES,
@@ -38,8 +40,9 @@ from ticketflower.definitions.fields import KEY_PATTERN, NAME_PATTERN, FieldType
 from ticketflower.layouts.compiler import CompilerMissing, LayoutInvalid, compile_layout
 from ticketflower.layouts.slots import bundle_slots
 
-TASK_TYPES = {"FORM", "SYNC_ACTION", "ASYNC_ACTION"}
+TASK_TYPES = {"FORM", "SYNC_ACTION", "ASYNC_ACTION", "CODE"}
 ACTION_TYPES = {"SYNC_ACTION", "ASYNC_ACTION"}
+AUTOMATED_TYPES = {*ACTION_TYPES, "CODE"}  # they run by themselves: no person, no role
 ASSIGNMENTS = {"auto", "pool"}
 MAX_TIMEOUT_SECONDS = 3600  # a SYNC action's request
 MAX_CALLBACK_SECONDS = 30 * 24 * 3600  # an ASYNC action's wait for its callback: up to 30 days
@@ -108,6 +111,14 @@ def bundle_warnings(bundle: Any) -> list[Problem]:
     workflow = bundle["workflow"]
     for index, task in enumerate(_list(workflow.get("tasks"))):
         properties = (task.get("output_schema") or {}).get("properties")
+        if task.get("type") != "CODE" and str(task.get("code") or "").strip():
+            warnings.append(
+                Problem(
+                    f"workflow.tasks[{index}].code",
+                    f"This is a {task.get('type')} task, so its code never runs. Make it a CODE task "
+                    "to run it, or empty the code.",
+                )
+            )
         if task.get("type") == "FORM" and not properties:
             warnings.append(
                 Problem(
@@ -162,6 +173,7 @@ TASK_SHAPE = {
     "timeout_seconds": (int, (1, MAX_CALLBACK_SECONDS), False),
     "assignment": (str, 16, False),
     "worker_role": (str, 100, False),
+    "code": (str, None, False),  # its size is code_problems' to say, with its own message
 }
 TRANSITION_SHAPE = {
     "from": (str, 64, False),
@@ -359,7 +371,8 @@ def _check_task(task: dict[str, Any], fields: dict[str, dict[str, Any]], path: s
     if task_type not in TASK_TYPES:
         problems.append(
             Problem(
-                f"{path}.type", f"Unknown task type {task_type!r}: use FORM, SYNC_ACTION or ASYNC_ACTION."
+                f"{path}.type",
+                f"Unknown task type {task_type!r}: use FORM, SYNC_ACTION, ASYNC_ACTION or CODE.",
             )
         )
     problems += _check_ext_ref(task.get("ext_ref"), f"{path}.ext_ref")
@@ -385,6 +398,9 @@ def _check_task(task: dict[str, Any], fields: dict[str, dict[str, Any]], path: s
                         f"{path}.timeout_seconds", f"The timeout must be a whole number from 1 to {most:,}."
                     )
                 )
+    if task_type == "CODE":
+        problems += _check_code(task, path)
+        return problems
     sample = {"data": {name: sample_value(field) for name, field in fields.items()}}
     for name, context in (
         ("input_transform", {**sample, "ticket": {"id": 1, "submitted_by": "someone@example.com"}}),
@@ -405,11 +421,36 @@ def _check_task(task: dict[str, Any], fields: dict[str, dict[str, Any]], path: s
     return problems
 
 
+def _check_code(task: dict[str, Any], path: str) -> list[Problem]:
+    """A CODE task: its source, its time limit, and nothing of an HTTP action."""
+    problems = [
+        Problem(f"{path}.code", str(problem)) for problem in code_problems(str(task.get("code") or ""))
+    ]
+    timeout = task.get("timeout_seconds")
+    if timeout is not None and not 1 <= timeout <= MAX_CODE_SECONDS:
+        problems.append(
+            Problem(
+                f"{path}.timeout_seconds",
+                f"A code task may run from 1 to {MAX_CODE_SECONDS} seconds; leave it empty for the default.",
+            )
+        )
+    for name in ("action_url", "input_transform", "output_transform"):
+        if task.get(name) not in (None, "", {}):
+            problems.append(
+                Problem(
+                    f"{path}.{name}",
+                    "A code task calls no endpoint: its code reads the input and returns the output. "
+                    "Leave this empty.",
+                )
+            )
+    return problems
+
+
 def _check_assignment(task: dict[str, Any], path: str) -> list[Problem]:
     """Who works on the task. Whether the worker role exists is the company's to say (services)."""
     problems = []
     assignment = task.get("assignment")
-    action = task.get("type") in ACTION_TYPES
+    action = task.get("type") in AUTOMATED_TYPES
     if assignment is not None and assignment not in ASSIGNMENTS:
         problems.append(
             Problem(f"{path}.assignment", f"Unknown assignment {assignment!r}: use auto or pool.")
@@ -418,15 +459,16 @@ def _check_assignment(task: dict[str, Any], path: str) -> list[Problem]:
         problems.append(
             Problem(
                 f"{path}.assignment",
-                'Only form tasks are assigned to people: an action task runs by itself, so leave it "auto".',
+                "Only form tasks are assigned to people: an action or code task runs by itself, "
+                'so leave it "auto".',
             )
         )
     if action and task.get("worker_role"):
         problems.append(
             Problem(
                 f"{path}.worker_role",
-                "Only form tasks are assigned to people: an action task runs by itself and takes no "
-                "worker role.",
+                "Only form tasks are assigned to people: an action or code task runs by itself and takes "
+                "no worker role.",
             )
         )
     return problems

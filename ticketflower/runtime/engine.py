@@ -181,3 +181,17 @@ def action_output(
 
 def is_action(task: TaskSpec) -> bool:
     return task["type"] in ("SYNC_ACTION", "ASYNC_ACTION")
+
+
+def is_automated(task: TaskSpec) -> bool:
+    """Runs by itself in a job (an HTTP action or code), never given to a person."""
+    return is_action(task) or task["type"] == "CODE"
+
+
+def code_context(task: TaskSpec, ticket: Mapping[str, Any], workflow: Mapping[str, Any]) -> dict[str, Any]:
+    """What a CODE task's `run(input, context)` gets as `context` (read-only there)."""
+    return {
+        "ticket": dict(ticket),
+        "workflow": dict(workflow),
+        "task": {"key": task["key"], "title": task["title"]},
+    }

@@ -266,6 +266,7 @@ class EventKind(models.TextChoices):
     STARTED = "started", _("Started")
     SAVED = "saved", _("Saved")
     ATTEMPT = "attempt", _("Action attempt")
+    CODE_RUN = "code_run", _("Code run")
     CALLBACK = "callback", _("Callback")
     TASK_COMPLETED = "task_completed", _("Task completed")
     ERROR = "error", _("Error")

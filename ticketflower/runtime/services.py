@@ -340,7 +340,7 @@ def _start(run: WorkflowInstance, spec: engine.TaskSpec) -> TaskInstance:
         assignment=spec.get("assignment") or Assignment.AUTO,
         worker_role=role,
     )
-    for_a_person = not engine.is_action(spec) and task.assignment == Assignment.AUTO and not role_missing
+    for_a_person = not engine.is_automated(spec) and task.assignment == Assignment.AUTO and not role_missing
     worker = _shortest_queue(task) if for_a_person else None
     if worker is not None:
         task.status, task.assigned_to, task.assigned_at = TaskStatus.OPEN, worker, timezone.now()
@@ -348,7 +348,7 @@ def _start(run: WorkflowInstance, spec: engine.TaskSpec) -> TaskInstance:
     _event(run.ticket, EventKind.TASK_CREATED, ENGINE, task=task, message=task.title)
     if role_missing:
         _task_error(run, task, _missing_role(task, role_name or ""), (TaskStatus.PENDING,))
-    elif engine.is_action(spec):
+    elif engine.is_automated(spec):
         if not _automating.get():  # inside run_step the running job goes on to it
             jobs.defer_run_step(run)
     elif task.assignment == Assignment.POOL:
@@ -812,12 +812,13 @@ def token_hash(token: str) -> str:
 
 @dataclass(frozen=True)
 class _Call:
-    """An action request prepared in one transaction, sent outside any."""
+    """An action request (or a code run) prepared in one transaction, made outside any."""
 
     task: TaskInstance
     spec: Mapping[str, Any]
-    body: Any
+    body: Any  # the request body; a code task's input
     run_id: int
+    context: dict[str, Any] | None = None  # a code task's context
 
 
 # Inside run_step the job itself goes on to the next automated task: entering one defers no job.
@@ -825,7 +826,8 @@ _automating: ContextVar[bool] = ContextVar("ticketflower_automating", default=Fa
 
 
 def run_step(run_id: int) -> None:
-    """Work a run's automated tasks until it waits for a person, a callback, a retry or its end.
+    """Work a run's automated tasks (actions, code) until it waits for a person, a callback, a
+    retry or its end.
 
     Idempotent: it looks at where the run stands, so a job retried after its worker died
     picks up exactly where that one was (a request in flight is sent again with the same
@@ -858,8 +860,14 @@ def _action_prepare(run: WorkflowInstance, task: TaskInstance | None = None) -> 
     if task.status not in (TaskStatus.PENDING, TaskStatus.IN_PROGRESS) or waiting:
         return None
     spec = engine.task_spec(_bundle(run), task.task_key)
+    context = None
     try:
-        body = engine.action_body(spec, run.data, _ticket_facts(run))
+        if task.task_type == "CODE":
+            body = engine.task_input(spec, run.data)
+            workflow = {"title": _bundle(run)["workflow"]["title"], "release": run.release.number}
+            context = engine.code_context(spec, _ticket_facts(run), workflow)
+        else:
+            body = engine.action_body(spec, run.data, _ticket_facts(run))
     except engine.EngineError as exc:
         _task_error(run, task, exc.reason, (TaskStatus.PENDING, TaskStatus.IN_PROGRESS))
         return None
@@ -875,7 +883,7 @@ def _action_prepare(run: WorkflowInstance, task: TaskInstance | None = None) -> 
         started_at=task.started_at or timezone.now(),
         callback_token_hash=task.callback_token_hash,
     )
-    return _Call(task=task, spec=spec, body=body, run_id=run.pk)
+    return _Call(task=task, spec=spec, body=body, run_id=run.pk, context=context)
 
 
 def callback_url(token: str) -> str:
@@ -884,6 +892,8 @@ def callback_url(token: str) -> str:
 
 def _action_send(call: _Call) -> _Call | None:
     """Send one prepared request, record what came of it and prepare the next one, if any."""
+    if call.spec["type"] == "CODE":
+        return _code_run(call)
     from ticketflower.runtime import outgoing  # httpx loads where requests are made, not in every process
 
     task, company = call.task, current_company()
@@ -914,6 +924,47 @@ def _action_send(call: _Call) -> _Call | None:
             return None
         try:
             following = _complete(run, task, output, ENGINE, (TaskStatus.IN_PROGRESS,))
+        except WrongState:
+            return None  # completed meanwhile by another try: nothing more to do
+        return _action_prepare(run, following) if following is not None else None
+
+
+# What a run's event keeps of what the code printed (the designer's "try" shows all of it).
+CODE_LOG_KEPT = 4000
+
+
+def _code_run(call: _Call) -> _Call | None:
+    """Run a code task in its sandbox, outside any transaction; record the outcome and go on.
+
+    Code has no side effects outside its sandbox, so a run repeated after a crash is harmless.
+    Every failure (its exception, a limit, an answer that does not fit, no sandbox on this
+    server) stops the task in ERROR with the reason; a ticket admin may retry or skip it.
+    """
+    from ticketflower.codetasks.sandbox import code_run  # the sandbox loads where code runs
+
+    task = call.task
+    outcome = code_run(
+        source=str(call.spec.get("code") or ""),
+        input=call.body,
+        context=call.context or {},
+        seconds=call.spec.get("timeout_seconds"),
+    )
+    with _writes():
+        run = _locked_run(call.run_id)
+        details: dict[str, Any] = {"attempt": task.attempts, "ms": outcome.ms, "outcome": outcome.kind}
+        if outcome.log:
+            details["log"] = outcome.log[-CODE_LOG_KEPT:]
+        _event(run.ticket, EventKind.CODE_RUN, ENGINE, task=task, message=outcome.message, details=details)
+        if not outcome.ok:
+            _task_error(run, task, outcome.reason(), (TaskStatus.IN_PROGRESS,))
+            return None
+        errors = engine.output_errors(call.spec, outcome.output)
+        if errors:
+            reason = f"The code's result does not fit the task's output: {engine.OutputInvalid(errors)}"
+            _task_error(run, task, reason, (TaskStatus.IN_PROGRESS,))
+            return None
+        try:
+            following = _complete(run, task, dict(outcome.output or {}), ENGINE, (TaskStatus.IN_PROGRESS,))
         except WrongState:
             return None  # completed meanwhile by another try: nothing more to do
         return _action_prepare(run, following) if following is not None else None

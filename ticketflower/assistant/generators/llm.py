@@ -214,6 +214,8 @@ def system_prompt(request: ProposalRequest) -> str:
         f"The company's roles: {roles}." if roles else "The company has no roles yet.",
         "# The bundle format\n\n" + _reference_doc("bundle-format.md"),
         "# Layouts\n\n" + _reference_doc("layouts.md"),
+        # How to write a CODE task; not how to try it on the design site or how the sandbox works.
+        "# Code tasks\n\n" + _reference_doc("code-tasks.md").split("\n## Trying code", 1)[0],
     ]
     if request.draft is not None:
         parts.append(

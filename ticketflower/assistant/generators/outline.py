@@ -70,12 +70,13 @@ class Branch:
 class Step:
     id: int
     text: str
-    kind: str = "FORM"  # FORM, SYNC_ACTION, ASYNC_ACTION
+    kind: str = "FORM"  # FORM, SYNC_ACTION, ASYNC_ACTION, CODE
     role: str = ""
     title: str = ""
     records: list[str] = field(default_factory=list)  # field names the step writes
     url: str = ""
     timeout: int = 0
+    code: str = ""  # a CODE step's source, from a saved workflow (outlines a person writes have none)
     pool: bool = False
     branches: list[Branch] = field(default_factory=list)
     ends: bool = False  # "… and the ticket is closed": no next step
@@ -924,6 +925,9 @@ def outline_bundle(outline: Outline) -> dict[str, Any]:
         if step.kind == "FORM":
             task["assignment"] = "pool" if step.pool else "auto"
             task["worker_role"] = step.role or None
+        elif step.kind == "CODE":
+            task["code"] = step.code
+            task["timeout_seconds"] = step.timeout or None
         else:
             task["action_url"] = step.url
             task["timeout_seconds"] = step.timeout
@@ -1128,6 +1132,8 @@ def _step_words(outline: Outline, step: Step) -> str:
         words = f"{step.title} ({step.url}) within {_duration_words(step.timeout)}"
     elif step.kind == "SYNC_ACTION":
         words = f"Call {step.url} to {_lower_first(step.title)}"
+    elif step.kind == "CODE":
+        words = f"Run code to {_lower_first(step.title)}"
     else:
         words = step.title
     records = [f for f in map(outline.field_named, step.records) if f and not f.name.startswith("approved")]
@@ -1448,6 +1454,7 @@ def outline_from_bundle(bundle: dict[str, Any]) -> Outline:
             records=[n for n in (task.get("output_schema") or {}).get("properties") or {} if n in known],
             url=str(task.get("action_url") or ""),
             timeout=int(task.get("timeout_seconds") or 0),
+            code=str(task.get("code") or ""),
             pool=task.get("assignment") == "pool",
             key=str(task["key"]),
             inputs=list((task.get("input_schema") or {}).get("properties") or {}),

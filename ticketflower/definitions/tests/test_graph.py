@@ -71,7 +71,10 @@ def test_a_sample_shows_titles_keys_type_badges_and_conditions(sample: str) -> N
         (group,) = [g for g in groups(svg, "tf-task") if g.get("data-key") == spec["key"]]
         shown = texts(group)
         assert " ".join(shown[:-2]).startswith(spec["title"][:20])
-        assert shown[-2:] == [spec["key"], {"FORM": "form", "SYNC_ACTION": "sync action"}[spec["type"]]]
+        assert shown[-2:] == [
+            spec["key"],
+            {"FORM": "form", "SYNC_ACTION": "sync action", "CODE": "code"}[spec["type"]],
+        ]
     labels = " ".join(" ".join(texts(g)) for g in groups(svg, "tf-transition"))
     for transition in bundle["workflow"]["transitions"]:
         if transition.get("condition"):

@@ -6,7 +6,7 @@ from typing import Any
 import pytest
 
 from ticketflower.definitions.problems import problem_label
-from ticketflower.definitions.validation import Problem, validate_bundle
+from ticketflower.definitions.validation import Problem, bundle_warnings, validate_bundle
 
 
 def good_bundle() -> dict[str, Any]:
@@ -306,9 +306,57 @@ def test_a_worker_role_problem_reads_as_the_design_site_shows_the_task() -> None
     bundle["workflow"]["tasks"][1]["worker_role"] = "Finance"
     [problem] = validate_bundle(bundle)
     assert problem_label(problem, bundle) == (
-        "Task 2 (“Order it”), worker role: Only form tasks are assigned to people: an action task runs "
-        "by itself and takes no worker role."
+        "Task 2 (“Order it”), worker role: Only form tasks are assigned to people: an action or code task "
+        "runs by itself and takes no worker role."
     )
+
+
+def code_task(**changes: Any) -> dict[str, Any]:
+    bundle = good_bundle()
+    task = bundle["workflow"]["tasks"][1]
+    for name in ("action_url", "timeout_seconds", "input_transform", "output_transform"):
+        task.pop(name, None)
+    task.update({"type": "CODE", "code": "def run(input, context):\n    return {}\n", **changes})
+    return bundle
+
+
+def test_a_code_task_is_valid_with_its_code_alone() -> None:
+    assert validate_bundle(code_task()) == []
+    assert validate_bundle(code_task(timeout_seconds=60)) == []
+
+
+def test_a_code_tasks_problems_are_at_its_code_with_line_and_column() -> None:
+    problems = validate_bundle(code_task(code="import os\ndef run(input, context):\n    return {\n"))
+    assert [(p.path, p.message) for p in problems] == [
+        ("workflow.tasks[1].code", "Line 3, column 12: The code does not parse: '{' was never closed.")
+    ]
+    problems = validate_bundle(code_task(code="import socket\ndef run(input):\n    return {}\n"))
+    assert [p.message.split(":")[0] for p in problems] == ["Line 1, column 1", "Line 2, column 1"]
+    assert [p.path for p in validate_bundle(code_task(code=""))] == ["workflow.tasks[1].code"]
+
+
+def test_a_code_task_calls_no_endpoint_and_runs_at_most_a_minute() -> None:
+    problems = validate_bundle(
+        code_task(action_url="https://example.com", output_transform={"a": 1}, timeout_seconds=61)
+    )
+    assert [p.path for p in problems] == [
+        "workflow.tasks[1].action_url",
+        "workflow.tasks[1].output_transform",
+        "workflow.tasks[1].timeout_seconds",
+    ]
+    assert "A code task calls no endpoint" in problems[0].message
+    assert problems[2].message == "A code task may run from 1 to 60 seconds; leave it empty for the default."
+    assert [p.path for p in validate_bundle(code_task(worker_role="Finance"))] == [
+        "workflow.tasks[1].worker_role"
+    ]
+
+
+def test_code_left_on_another_kind_of_task_is_a_warning() -> None:
+    bundle = good_bundle()
+    bundle["workflow"]["tasks"][0]["code"] = "def run(input, context):\n    return {}\n"
+    assert validate_bundle(bundle) == []
+    (warning,) = [w for w in bundle_warnings(bundle) if w.path.endswith(".code")]
+    assert warning.message.startswith("This is a FORM task, so its code never runs.")
 
 
 def test_an_async_action_may_wait_days_for_its_callback() -> None:

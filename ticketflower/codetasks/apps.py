@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class CodeTasksConfig(AppConfig):
+    name = "ticketflower.codetasks"
+    verbose_name = "Code tasks"

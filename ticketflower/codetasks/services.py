@@ -1,0 +1,81 @@
+"""Trying a code task on the design site: a trial and its job, then the sandbox's answer recorded."""
+
+import json
+from typing import Any
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from ticketflower.accounts.models import User
+from ticketflower.codetasks import jobs
+from ticketflower.codetasks.checks import code_problems
+from ticketflower.codetasks.models import CodeTrial
+from ticketflower.core.limits import MAX_VALUE_DEPTH, MAX_VALUE_NODES, json_within_limits
+from ticketflower.definitions.models import TaskDefinition
+from ticketflower.runtime import engine
+from ticketflower.tenancy.models import SystemRole
+from ticketflower.tenancy.permissions import require_system_role
+
+MAX_INPUT_BYTES = 100_000
+TRIALS_KEPT = 20  # per person: older ones are deleted when a new one starts
+
+
+@transaction.atomic
+def code_trial_start(*, actor: User, task: TaskDefinition, source: str, input: Any) -> CodeTrial:
+    """Queue a try of `source` with `input` as the task's input; ValidationError when either is wrong.
+
+    The source need not be saved: the editor's text is tried. Nothing runs in this request.
+    """
+    require_system_role(actor, SystemRole.WORKFLOW_CREATOR)
+    if task.company_id != actor.company_id:
+        raise PermissionDenied
+    problems = code_problems(source)
+    if problems:
+        raise ValidationError({"source": [str(problem) for problem in problems]})
+    if not isinstance(input, dict):
+        raise ValidationError({"input": ['The input is a JSON object: {"field": value, ...}.']})
+    too_big = json_within_limits(input, max_depth=MAX_VALUE_DEPTH, max_nodes=MAX_VALUE_NODES)
+    if too_big or len(json.dumps(input).encode()) > MAX_INPUT_BYTES:
+        raise ValidationError({"input": [f"The input {too_big or f'is over {MAX_INPUT_BYTES:,} bytes'}."]})
+    trial: CodeTrial = CodeTrial.objects.create(task=task, source=source, input=input, created_by=actor)
+    older = (
+        CodeTrial.objects.filter(created_by=actor).order_by("-pk").values_list("pk", flat=True)[TRIALS_KEPT:]
+    )
+    CodeTrial.objects.filter(pk__in=list(older)).delete()
+    jobs.defer_trial(trial)
+    return trial
+
+
+def code_trial_run(trial_id: int) -> None:
+    """Run a queued trial in the sandbox and record the outcome (once: a repeated job does nothing)."""
+    from ticketflower.codetasks.sandbox import code_run
+
+    trial = CodeTrial.objects.select_related("task__workflow", "created_by").filter(pk=trial_id).first()
+    if trial is None or trial.status != CodeTrial.Status.QUEUED:
+        return
+    task = trial.task
+    spec = {"key": task.key, "title": task.title, "output_schema": task.output_schema}
+    context = engine.code_context(
+        spec,
+        {
+            "id": 0,
+            "type": "(a try on the design site)",
+            "submitted_by": trial.created_by.email,
+            "submitted_at": trial.created_at.isoformat(),
+        },
+        {"title": task.workflow.title, "release": None},
+    )
+    outcome = code_run(source=trial.source, input=trial.input, context=context, seconds=task.timeout_seconds)
+    problems = engine.output_errors(spec, outcome.output) if outcome.ok else {}
+    CodeTrial.objects.filter(pk=trial.pk, status=CodeTrial.Status.QUEUED).update(
+        status=CodeTrial.Status.DONE,
+        outcome=outcome.kind,
+        output=outcome.output,
+        output_problems=problems,
+        message=outcome.message,
+        traceback=outcome.traceback,
+        log=outcome.log,
+        ms=outcome.ms,
+        finished_at=timezone.now(),
+    )

@@ -49,6 +49,16 @@ def post_json(client: Client, url: str, body: Any) -> tuple[int, dict[str, Any]]
     return response.status_code, response.json()
 
 
+def done(client: Client, url: str) -> dict[str, Any]:
+    """The try at `url` once the sandbox has answered."""
+
+    def answered() -> dict[str, Any]:
+        answer: dict[str, Any] = client.get(url).json()
+        return answer if answer["status"] == "done" else {}
+
+    return wait_until(answered, what="the try")
+
+
 def task_form(task: TaskDefinition, **changes: Any) -> dict[str, Any]:
     data = {
         "workflow": task.workflow_id,
@@ -144,7 +154,7 @@ def test_try_runs_the_editors_code_through_a_job_and_shows_the_answer(
     assert started["url"] == f"/design/code/tries/{started['trial']}/"
     assert client.get(started["url"]).json() == {"status": "queued"}  # nothing ran in the request
     with job_worker():
-        answer = wait_until(lambda: (a := client.get(started["url"]).json())["status"] == "done" and a)
+        answer = done(client, started["url"])
     assert answer["outcome"] == "ok" and answer["output"] == {"total": 20}
     assert answer["log"] == "got {'quantity': 4}\n" and answer["output_problems"] == {}
     with company_context(tenant_a.company):
@@ -162,9 +172,7 @@ def test_a_try_shows_the_traceback_and_what_does_not_fit_the_schema(client: Clie
         for source in (raising, unfit)
     ]
     with job_worker():
-        answers = [
-            wait_until(lambda u=url: (a := client.get(u).json())["status"] == "done" and a) for url in urls
-        ]
+        answers = [done(client, url) for url in urls]
     assert answers[0]["outcome"] == "exception" and answers[0]["message"] == "KeyError: 'count'"
     assert "line 2, in run" in answers[0]["traceback"]
     assert answers[1]["outcome"] == "ok"

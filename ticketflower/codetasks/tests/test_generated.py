@@ -13,7 +13,7 @@ from ticketflower.assistant.models import Message
 from ticketflower.assistant.tests.llm_server import ChatServer, chat_server, recorded, streamed
 from ticketflower.definitions.models import ReleaseTicketType
 from ticketflower.runtime import services
-from ticketflower.runtime.models import TaskInstance, TaskStatus, TicketInstance
+from ticketflower.runtime.models import TaskInstance, TaskStatus, TicketInstance, WorkflowInstance
 from ticketflower.tenancy.context import company_context
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -62,12 +62,11 @@ def test_code_written_by_the_llm_is_published_and_gives_the_right_results(
         for text in lines
     }
     with job_worker():
-        for ticket in tickets.values():
-            wait_until(lambda t=ticket: packing(t) is not None, what="the code step")
+        wait_until(lambda: all(packing(t) is not None for t in tickets.values()), what="the code steps")
     for text, ticket in tickets.items():
         count, total, unreadable = lines[text]
         with company_context(tenant_a.company):
-            data = TicketInstance.objects.get(pk=ticket.pk).workflow_instance.data  # type: ignore[union-attr]
+            data = WorkflowInstance.objects.get(pk=ticket.workflow_instance_id).data
         assert (data["item_count"], data["order_total"], data["unreadable_lines"]) == (
             count,
             total,

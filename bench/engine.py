@@ -8,6 +8,9 @@
    and the jobs. p50/p95 latency, and SQL statements per submission (counted in-process).
 3. Automated runs/s: runs of start → 3 SYNC_ACTION steps against a loopback HTTP server →
    end, worked by 1 and by 2 job worker processes; SQL statements per step.
+4. Code tasks: a trivial CODE task's start-to-result time (a ticket submitted while one idle
+   worker waits, to its code step completed; p50 of one at a time), the sandbox's own part of
+   it, and runs/s of start → one CODE step → end with 2 workers.
 
 It uses its own database (`tf_bench`) in the project's embedded server and prints a table.
 Figures are for reading beside each other on one machine, not for tests.
@@ -131,6 +134,31 @@ def sync_bundle(url: str) -> dict[str, Any]:
             "transitions": transitions,
         },
         "ticket_types": [{"title": "Bench automation", "fields": [{"field": "item"}]}],
+    }
+
+
+def code_bundle() -> dict[str, Any]:
+    """start → one trivial CODE step → end."""
+    return {
+        "workflow": {
+            "title": "Bench code",
+            "fields": [
+                {"name": "item", "type": "text", "label": "Item", "required": True},
+                {"name": "ref1", "type": "text", "label": "Reference"},
+            ],
+            "tasks": [
+                {
+                    "key": "code",
+                    "title": "Code",
+                    "type": "CODE",
+                    "code": "def run(input, context):\n    return {'ref1': input['item'].upper()}\n",
+                    "input_schema": {"type": "object", "properties": {"item": {"type": "string"}}},
+                    "output_schema": {"type": "object", "properties": {"ref1": {"type": "string"}}},
+                }
+            ],
+            "transitions": [{"from": None, "to": "code"}],
+        },
+        "ticket_types": [{"title": "Bench code", "fields": [{"field": "item"}]}],
     }
 
 
@@ -258,6 +286,55 @@ def database_alone(statements: list[str], seconds: int) -> float:
 # --- 3. automated runs -------------------------------------------------------------------------
 
 
+def workers_started(count: int) -> list[subprocess.Popen[bytes]]:
+    return [
+        subprocess.Popen(
+            [sys.executable, "manage.py", "procrastinate", "worker"],
+            cwd=BASE_DIR,
+            env={**os.environ, "JOB_CONCURRENCY": "4", "JOB_POLL_SECONDS": "0.2"},
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for _ in range(count)
+    ]
+
+
+def workers_stopped(processes: list[subprocess.Popen[bytes]]) -> None:
+    for process in processes:
+        process.terminate()
+    for process in processes:
+        process.wait(timeout=30)
+
+
+def bench_code_latency(ticket_type: Any, member: Any, count: int) -> tuple[float, float]:
+    """p50 ms from a submission's commit to its code step completed, one at a time; and the
+    p50 of the sandbox's own part (the code run's `ms`)."""
+    from ticketflower.runtime.models import EventKind, TicketEvent
+
+    processes = workers_started(1)
+    latencies, sandbox = [], []
+    try:
+        time.sleep(3)  # the worker is up and listening
+        with company_context(member.company):
+            for i in range(count):
+                ticket = services.ticket_submit(
+                    ticket_type=ticket_type, submitted_by=member, data={"item": f"x{i}"}
+                )
+                task = TaskInstance.objects.filter(workflow_instance=ticket.workflow_instance_id)
+                deadline = time.monotonic() + 60
+                while not task.filter(status="COMPLETED").exists() and time.monotonic() < deadline:
+                    time.sleep(0.005)
+                done = task.get()
+                if done.completed_at is None:
+                    raise SystemExit(f"The code step did not complete: {done.status} {done.error}")
+                latencies.append((done.completed_at - ticket.created_at).total_seconds() * 1000)
+                event = TicketEvent.objects.get(ticket=ticket, kind=EventKind.CODE_RUN)
+                sandbox.append(float(event.details["ms"]))
+    finally:
+        workers_stopped(processes)
+    return sorted(latencies)[len(latencies) // 2], sorted(sandbox)[len(sandbox) // 2]
+
+
 def bench_automation(ticket_type: Any, member: Any, runs: int, workers: int) -> float:
     # Jobs left by what ran before (the submissions' e-mails: thousands) are not what is measured.
     with connection.cursor() as cursor:
@@ -267,16 +344,7 @@ def bench_automation(ticket_type: Any, member: Any, runs: int, workers: int) -> 
         for i in range(runs)
     ]
     run_ids = [t.workflow_instance_id for t in tickets]
-    processes = [
-        subprocess.Popen(
-            [sys.executable, "manage.py", "procrastinate", "worker"],
-            cwd=BASE_DIR,
-            env={**os.environ, "JOB_CONCURRENCY": "4", "JOB_POLL_SECONDS": "0.2"},
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        for _ in range(workers)
-    ]
+    processes = workers_started(workers)
     try:
         with company_context(member.company):
             finished = WorkflowInstance.objects.filter(pk__in=run_ids, status="COMPLETED")
@@ -288,10 +356,7 @@ def bench_automation(ticket_type: Any, member: Any, runs: int, workers: int) -> 
             last = max(tasks.values_list("completed_at", flat=True))
             done = finished.count()
     finally:
-        for process in processes:
-            process.terminate()
-        for process in processes:
-            process.wait(timeout=30)
+        workers_stopped(processes)
     return float(done / (last - first).total_seconds())
 
 
@@ -322,6 +387,7 @@ def main() -> None:
     form_type = publish(designer, form_bundle())
     loopback = Loopback()
     automation_type = publish(designer, sync_bundle(loopback.url))
+    code_type = publish(designer, code_bundle())
     token = make_api_token(member)
 
     print(f"pgbench TPC-B, 8 clients, {args.seconds} s ...", flush=True)
@@ -338,6 +404,9 @@ def main() -> None:
         per_step = statements_per_step(automation_type, member)
     finally:
         loopback.close()
+    print(f"Code tasks: one at a time, then {args.runs} runs with 2 workers ...", flush=True)
+    code_p50, sandbox_p50 = bench_code_latency(code_type, member, count=max(10, min(50, args.runs // 10)))
+    code_runs = bench_automation(code_type, member, args.runs, workers=2)
 
     print()
     print("| measure | value |")
@@ -353,6 +422,9 @@ def main() -> None:
     print(f"| automated runs/s, 1 worker | {one:,.0f} |")
     print(f"| automated runs/s, 2 workers | {two:,.0f} |")
     print(f"| SQL statements per automated step | {per_step:.1f} |")
+    print(f"| trivial CODE task, submitted to result, p50 | {code_p50:.0f} ms |")
+    print(f"| of which the sandbox (start to answer), p50 | {sandbox_p50:.0f} ms |")
+    print(f"| runs/s of start → one CODE step → end, 2 workers | {code_runs:,.0f} |")
 
 
 if __name__ == "__main__":

@@ -29,6 +29,7 @@ from conftest import Tenant
 from tests.factories import load_bundle, make_ticket
 from ticketflower.accounts.services import api_token_create
 from ticketflower.assistant.models import Conversation, Document, Message
+from ticketflower.codetasks.models import CodeTrial
 from ticketflower.definitions.bundles import bundle_sha256
 from ticketflower.definitions.models import WorkflowDefinition
 from ticketflower.definitions.services import bundle_import, release_rollback, workflow_publish
@@ -112,6 +113,8 @@ def mark_bundle(bundle: dict[str, Any], role_name: str, marker: str = MARKER) ->
         for transform in ("input_transform", "output_transform"):
             if task.get(transform) is not None:
                 task[transform] = free(task[transform])
+        if task.get("code"):
+            task["code"] = f"{task['code'].rstrip()}\n# {text('code')}\n"
     for transition in spec.get("transitions", []):
         transition["from"] = keys.get(transition["from"]) if transition.get("from") else None
         transition["to"] = keys[transition["to"]]
@@ -135,6 +138,7 @@ def make_work(tenant: Tenant, *, marker: str | None = None) -> WorkflowDefinitio
     bundle = load_bundle(SAMPLE_BUNDLE)
     # Who works on the first task: a role reference of the task (B's role carries the marker).
     bundle["workflow"]["tasks"][0].update(worker_role=tenant.role.name, assignment="pool")
+    _add_code_task(bundle)
     if marker:
         bundle = mark_bundle(bundle, tenant.role.name, marker)
 
@@ -178,7 +182,43 @@ def make_work(tenant: Tenant, *, marker: str | None = None) -> WorkflowDefinitio
             uploaded_by=tenant.member,
         )
         _talk_to_the_assistant(tenant, workflow, bundle, text, name)
+        _try_code(tenant, workflow, text, name)
     return workflow
+
+
+def _add_code_task(bundle: dict[str, Any]) -> None:
+    """A CODE task after the sample's last step: its code is shown on the design site."""
+    spec = bundle["workflow"]
+    last = spec["tasks"][-1]["key"]
+    spec["tasks"].append(
+        {
+            "key": "tally",
+            "title": "Tally it",
+            "type": "CODE",
+            "code": "def run(input, context):\n    return {}\n",
+        }
+    )
+    spec["transitions"].append({"from": last, "to": "tally"})
+
+
+def _try_code(tenant: Tenant, workflow: WorkflowDefinition, text: Any, name: Any) -> None:
+    """A designer's finished try of the CODE task (its page answers its owner only)."""
+    task = workflow.tasks.get(task_type="CODE")
+    CodeTrial.objects.create(
+        task=task,
+        source=task.code,
+        input={name("item"): text("Laptop")},
+        status=CodeTrial.Status.DONE,
+        outcome="exception",
+        output={name("item"): text("Laptop")},
+        output_problems={name("item"): [text("is wrong")]},
+        message=text("KeyError: 'x'"),
+        traceback=text("Traceback: line 1"),
+        log=text("printed"),
+        ms=12,
+        created_by=tenant.designer,
+        finished_at=timezone.now(),
+    )
 
 
 def _talk_to_the_assistant(
@@ -314,7 +354,7 @@ def _short(rows: list[Any]) -> str:
 # Not the company's words: hashes, and the fixed name of what acted when no person did ("TicketFlower").
 # Hashes and labels of the system, not text a person wrote (a release's `layouts` maps each
 # layout to its compiled module's hash).
-_NOT_TEXT = {"password", "sha256", "saved_sha256", "key_hash", "prefix", "actor_label", "layouts"}
+_NOT_TEXT = {"password", "sha256", "saved_sha256", "key_hash", "prefix", "actor_label", "layouts", "outcome"}
 _DATA_FIELDS = {"data", "input_data", "output_data"}  # JSON keyed by field names
 
 

@@ -29,6 +29,7 @@ from ticketflower.admin_sites.company import company_site
 from ticketflower.admin_sites.design import design_site
 from ticketflower.admin_sites.tickets import tickets_site
 from ticketflower.admin_sites.worker import worker_site
+from ticketflower.codetasks.models import CodeTrial
 from ticketflower.definitions.models import ReleaseTicketType
 from ticketflower.files.models import FileUpload
 from ticketflower.portal.selectors import AREAS
@@ -184,6 +185,8 @@ def fillings(route: Route, target: Tenant, actor: Tenant) -> list[dict[str, str]
             {"ticket_type_id": pk} for pk in _rows(ReleaseTicketType, target)
         ],
         frozenset({"pk"}): lambda: _portal_pks(route, target),
+        # A designer's tries of code (design:code_trial).
+        frozenset({"trial_id"}): lambda: [{"trial_id": pk} for pk in _rows(CodeTrial, target)],
         frozenset({"version_id"}): lambda: _versions(route, target, with_object=False),
         frozenset({"object_id", "version_id"}): lambda: _versions(route, target, with_object=True),
         # django-guardian's pages: an object, an object and a person, an object and a group.

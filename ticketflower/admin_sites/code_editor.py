@@ -52,7 +52,8 @@ class CodeSourceField(forms.CharField):
     """Task code: empty, or code that parses, imports only what is allowed and defines run()."""
 
     def clean(self, value: Any) -> str:
-        text = str(super().clean(value) or "")
+        # Browsers post a textarea's lines with CRLF; the code is stored as it is written.
+        text = str(super().clean(value) or "").replace("\r\n", "\n")
         if not text.strip():
             return ""
         problems = code_problems(text)

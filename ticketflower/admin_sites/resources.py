@@ -6,6 +6,7 @@ from django.core.exceptions import ValidationError
 from import_export import fields, widgets
 
 from ticketflower.accounts.models import User
+from ticketflower.codetasks.checks import code_problems
 from ticketflower.definitions import services
 from ticketflower.definitions.models import TaskDefinition, TicketDefinition, WorkflowDefinition
 from ticketflower.runtime.models import TaskInstance, TicketInstance
@@ -67,8 +68,20 @@ class RoleNameWidget(widgets.ForeignKeyWidget):
         return role
 
 
+class CodeWidget(widgets.Widget):
+    """A CODE task's source: empty, or code that passes the checks (a row error names the line)."""
+
+    def clean(self, value: Any, row: Any = None, **kwargs: Any) -> str:
+        text = str(value or "").replace("\r\n", "\n")
+        problems = code_problems(text) if text.strip() else []
+        if problems:
+            raise ValueError("; ".join(str(problem) for problem in problems))
+        return text
+
+
 class TaskResource(_DefinitionResource):
     natural_keys = ("workflow", "key")
+    code = fields.Field(attribute="code", column_name="code", widget=CodeWidget())
     workflow = fields.Field(
         attribute="workflow",
         column_name="workflow",
@@ -92,6 +105,7 @@ class TaskResource(_DefinitionResource):
             "worker_role",
             "input_transform",
             "output_transform",
+            "code",
             "edit_layout",
             "display_layout",
             "ext_ref",

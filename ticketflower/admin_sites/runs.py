@@ -211,6 +211,24 @@ def attempt_text(details: Mapping[str, Any]) -> str:
     return "; ".join(parts)
 
 
+# What a history row shows of the code's printed output (the event keeps up to 4,000 characters).
+PRINTED_SHOWN = 1000
+
+
+def code_run_text(details: Mapping[str, Any]) -> str:
+    """A code run in a line, then what it printed: "Run 1: ok in 34 ms"."""
+    line = _("Run %(n)s: %(outcome)s in %(ms)s ms") % {
+        "n": details.get("attempt", "?"),
+        "outcome": details.get("outcome", "?"),
+        "ms": details.get("ms", "?"),
+    }
+    printed = str(details.get("log") or "")
+    if printed:
+        shown = printed if len(printed) <= PRINTED_SHOWN else "…" + printed[-PRINTED_SHOWN:]
+        line += "\n" + _("Printed:") + "\n" + shown.rstrip("\n")
+    return line
+
+
 def history_rows(events: list[TicketEvent]) -> list[dict[str, Any]]:
     """A ticket's history for its page: when, what, who, and what was said."""
     rows = []
@@ -224,13 +242,16 @@ def history_rows(events: list[TicketEvent]) -> list[dict[str, Any]]:
             message = ""  # the attempt's line says it
         if event.task is not None and message == event.task.title:
             message = ""  # "what" names the task already
+        line = attempt_text(event.details) if attempt else ""
+        if event.kind == EventKind.CODE_RUN:
+            line = code_run_text(event.details)
         rows.append(
             {
                 "when": event.created_at,
                 "what": what,
                 "by": event.by or "—",
                 "message": message,
-                "attempt": attempt_text(event.details) if attempt else "",
+                "attempt": line,
             }
         )
     return rows

@@ -513,7 +513,7 @@ class _TaskAdmin(TenantExportMixin, TenantModelAdmin):
         "status",
         "who",
         "attempts",
-        "error",
+        "error_details",
         "input_data",
         "output_data",
         "created_at",
@@ -571,6 +571,15 @@ class _TaskAdmin(TenantExportMixin, TenantModelAdmin):
     def error_text(self, obj: TaskInstance) -> str:
         return Truncator(obj.error).chars(120) or "—"
 
+    @display(description=_("error"))
+    def error_details(self, obj: TaskInstance) -> str:
+        """The whole reason, lines and indentation kept: a code task's traceback reads as written."""
+        if not obj.error:
+            return "—"
+        return format_html(
+            '<pre class="whitespace-pre-wrap break-words font-mono text-xs">{}</pre>', obj.error
+        )
+
     @action(description=_("Reassign to a worker"), permissions=["view"])
     def reassign(self, request: HttpRequest, queryset: QuerySet[TaskInstance]) -> HttpResponse | None:
         form = ReassignForm(request.POST if "assigned_to" in request.POST else None)
@@ -615,7 +624,7 @@ class ActiveTaskAdmin(_TaskAdmin):
         if request.method != "POST":
             detail = _(
                 "It stopped with “%(error)s”. It starts again from its first try: an action is called "
-                "again (with the same idempotency key), a form goes back to a worker."
+                "again (with the same idempotency key), code runs again, a form goes back to a worker."
             ) % {"error": task.error}
             return confirm_page(self, request, task, _("Try this task again?"), detail=detail)
         return _done_or_told(

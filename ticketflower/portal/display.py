@@ -61,7 +61,7 @@ RUN_EXPLAINED: dict[str, StrOrPromise] = {
 }
 
 # History a submitter does not see: automation internals and a worker's unsaved thinking.
-SUBMITTER_HIDDEN_KINDS = frozenset({EventKind.ATTEMPT, EventKind.SAVED})
+SUBMITTER_HIDDEN_KINDS = frozenset({EventKind.ATTEMPT, EventKind.CODE_RUN, EventKind.SAVED})
 SUBMITTER_ERROR_MESSAGE = _("Something went wrong; the ticket team has been told.")
 
 
@@ -244,7 +244,7 @@ class HistoryEntry:
 def history_entry(event: TicketEvent, *, internal: bool) -> HistoryEntry | None:
     """How one event reads; None when the reader may not see it.
 
-    A submitter (`internal` False) sees no action attempts or saved drafts, a callback only as
+    A submitter (`internal` False) sees no action attempts, code runs or saved drafts, a callback only as
     the completion it brought, an error without its technical reason, and never `details`.
     A ticket admin sees every event with its message and an attempt's outcome.
     """

@@ -243,3 +243,30 @@ def test_a_task_export_names_the_worker_role(client: Client, tenant_a: Tenant) -
     rows = response.content.decode().splitlines()
     assert "assignment,worker_role" in rows[0]
     assert any(",approve," in row and ",pool,Alpha staff," in row for row in rows[1:])
+
+
+def test_a_task_import_with_code_that_does_not_parse_is_a_row_error_naming_the_line(
+    client: Client, tenant_a: Tenant
+) -> None:
+    workflow = make_workflow(tenant_a.designer)
+    client.force_login(tenant_a.designer)
+    broken = '"def run(input, context):\n    return {\n"'
+    preview = import_csv(
+        client,
+        "design:definitions_taskdefinition_import",
+        f"workflow,key,title,task_type,code\n{workflow.title},tally,Tally,CODE,{broken}\n",
+    )
+    result = preview.context["result"]
+    assert [row.field_specific_errors for row in result.invalid_rows] == [
+        {"code": ["Line 2, column 12: The code does not parse: '{' was never closed."]}
+    ]
+    assert preview.context.get("confirm_form") is None
+    with company_context(tenant_a.company):
+        assert not workflow.tasks.filter(key="tally").exists()
+    good = '"def run(input, context):\n    return {}\n"'
+    preview = import_csv(
+        client,
+        "design:definitions_taskdefinition_import",
+        f"workflow,key,title,task_type,code\n{workflow.title},tally,Tally,CODE,{good}\n",
+    )
+    assert not preview.context["result"].has_validation_errors()

@@ -86,6 +86,7 @@ def test_serve_skips_the_demo_company_when_debug_is_off() -> None:
         output, _ = process.communicate(timeout=30)
         assert "Demo company not loaded: DEBUG is off" in output
         assert "Demo logins" not in output
+        assert "Code tasks: the sandbox works (bubblewrap)." in output
     finally:
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGKILL)

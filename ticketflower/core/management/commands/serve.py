@@ -48,6 +48,7 @@ class Command(BaseCommand):
             else:
                 call_command("load_demo", stdout=self.stdout)
             connection.close()
+            self._sandbox_status()
             self.stdout.write(self.style.SUCCESS(f"\nTicketFlower: http://{addrport}/  (Ctrl-C stops it)\n"))
             self._serve(addrport)
         finally:
@@ -55,6 +56,15 @@ class Command(BaseCommand):
                 connection.close()
                 server.stop(pgdata)
                 self.stdout.write("Stopped the embedded PostgreSQL server.")
+
+    def _sandbox_status(self) -> None:
+        from ticketflower.codetasks.sandbox import sandbox_problem
+
+        problem = sandbox_problem()
+        if problem is None:
+            self.stdout.write(self.style.SUCCESS("Code tasks: the sandbox works (bubblewrap)."))
+        else:
+            self.stdout.write(self.style.WARNING(f"Code tasks will stop in ERROR. {problem}"))
 
     def _serve(self, addrport: str) -> None:
         # Child processes, so the autoreloader restarts only the web server, never this

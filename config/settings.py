@@ -260,12 +260,11 @@ EXPRESSION_WORKERS = env.int("EXPRESSION_WORKERS", default=2)
 
 # CODE tasks (ticketflower/codetasks/sandbox.py, docs/code-tasks.md) run in a bubblewrap sandbox
 # under these limits: seconds of wall-clock and CPU time when a task names none (a task may name
-# up to 60), megabytes of address space, and bytes of its /tmp (and of any file it writes).
+# up to 60) and megabytes of address space.
 # The sandbox runs CODE_SANDBOX_PYTHON (empty: this Python if the sandbox user can read it, else
 # /usr/bin/python3); a process running as root becomes CODE_SANDBOX_UID before building it.
 CODE_TIME_LIMIT = env.float("CODE_TIME_LIMIT", default=10.0)
 CODE_MEMORY_LIMIT_MB = env.int("CODE_MEMORY_LIMIT_MB", default=256)
-CODE_TMP_BYTES = env.int("CODE_TMP_BYTES", default=16 * 1024 * 1024)
 CODE_SANDBOX_BWRAP = env.str("CODE_SANDBOX_BWRAP", default="bwrap")
 CODE_SANDBOX_PYTHON = env.str("CODE_SANDBOX_PYTHON", default="")
 CODE_SANDBOX_UID = env.int("CODE_SANDBOX_UID", default=65534)

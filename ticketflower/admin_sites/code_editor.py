@@ -23,6 +23,7 @@ from ticketflower.codetasks import services
 from ticketflower.codetasks.checks import MAX_SOURCE_BYTES, code_problems
 from ticketflower.codetasks.models import CodeTrial
 from ticketflower.codetasks.selectors import code_trial_of
+from ticketflower.core.limits import JsonRefused, json_loads_bounded
 from ticketflower.core.ratelimit import rate_limit_hit
 from ticketflower.definitions.fields import sample_value
 from ticketflower.definitions.models import TaskDefinition
@@ -117,9 +118,10 @@ def _limited(request: HttpRequest, scope: str) -> JsonResponse | None:
 
 
 def _json_body(request: HttpRequest) -> dict[str, Any] | None:
+    """The request's JSON object; None for anything else (not JSON, too deep, NaN, a \\u0000...)."""
     try:
-        body = json.loads(request.body)
-    except ValueError:
+        body = json_loads_bounded(request.body)
+    except JsonRefused:
         return None
     return body if isinstance(body, dict) else None
 
@@ -148,7 +150,10 @@ def try_view(request: HttpRequest) -> JsonResponse:
     body = _json_body(request)
     task_id = body.get("task") if body else None
     if body is None or not isinstance(task_id, int) or not isinstance(body.get("source"), str):
-        return JsonResponse({"detail": "Send {task, source, input} as JSON."}, status=400)
+        return JsonResponse(
+            {"detail": "Send {task, source, input} as plain JSON (no NaN, no \\u0000 characters)."},
+            status=400,
+        )
     task = TaskDefinition.objects.filter(pk=task_id).first()  # company-scoped: another's is not found
     if task is None:
         return JsonResponse({"detail": "Not found."}, status=404)

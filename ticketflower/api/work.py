@@ -27,8 +27,9 @@ from ticketflower.api.serializers import (
     TicketSummarySerializer,
 )
 from ticketflower.definitions.models import ReleaseTicketType
+from ticketflower.portal import display
 from ticketflower.runtime import selectors, services
-from ticketflower.runtime.models import TaskInstance, TicketInstance
+from ticketflower.runtime.models import EventKind, TaskInstance, TicketInstance
 from ticketflower.tenancy.models import SystemRole
 
 
@@ -43,11 +44,23 @@ def _invalid(field: str, exc: services.DataInvalid) -> exceptions.ValidationErro
 
 
 def _ticket_page(ticket: TicketInstance, *, for_admin: bool) -> dict[str, Any]:
-    ticket.task_list = list(selectors.ticket_tasks(ticket))  # type: ignore[attr-defined]
+    """A ticket as the API shows it; a submitter sees what the portal shows (docs/portal.md)."""
+    tasks = list(selectors.ticket_tasks(ticket))
     events = selectors.ticket_history(ticket)
     if not for_admin:
+        # Attempts, code runs and saved drafts are left out; technical reasons (an endpoint's
+        # answer, a code task's traceback) become the portal's plain sentence.
+        events = [event for event in events if event.kind not in display.SUBMITTER_HIDDEN_KINDS]
         for event in events:
             event.details = {}  # attempt payloads and outputs are for ticket admins
+            if event.kind == EventKind.ERROR:
+                event.message = str(display.SUBMITTER_ERROR_MESSAGE)
+        for task in tasks:
+            if task.error:
+                task.error = str(display.SUBMITTER_ERROR_MESSAGE)
+        if ticket.workflow_instance is not None and ticket.workflow_instance.error:
+            ticket.workflow_instance.error = str(display.SUBMITTER_ERROR_MESSAGE)
+    ticket.task_list = tasks  # type: ignore[attr-defined]
     ticket.event_list = events  # type: ignore[attr-defined]
     serialized: Any = TicketSerializer(ticket)
     return dict(serialized.data)

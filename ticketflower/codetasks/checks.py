@@ -15,6 +15,7 @@ from ticketflower.codetasks.runner import ALLOWED_MODULES
 MAX_SOURCE_BYTES = 100_000
 MAX_SECONDS = 60  # the longest a task may name (timeout_seconds); CODE_TIME_LIMIT when it names none
 SIGNATURE = "def run(input, context)"
+MAX_PROBLEMS = 50  # listed; past them, how many more
 
 
 @dataclass(frozen=True)
@@ -42,10 +43,18 @@ def code_problems(source: str) -> list[CodeProblem]:
         tree = ast.parse(source, filename="<task code>")
     except SyntaxError as exc:
         return [CodeProblem(exc.lineno, exc.offset, f"The code does not parse: {exc.msg}.")]
+    except UnicodeError:  # a lone surrogate: not text at all
+        return [
+            CodeProblem(None, None, "The code does not parse: it holds a character that is not valid text.")
+        ]
     except (RecursionError, MemoryError, ValueError) as exc:  # a null byte, or nested past the parser
         what = "it holds a null byte" if isinstance(exc, ValueError) else "it nests too deeply"
         return [CodeProblem(None, None, f"The code does not parse: {what}.")]
-    return [*_import_problems(tree), *_run_problems(tree)]
+    problems = [*_import_problems(tree), *_run_problems(tree)]
+    if len(problems) > MAX_PROBLEMS:
+        more = len(problems) - MAX_PROBLEMS
+        problems = [*problems[:MAX_PROBLEMS], CodeProblem(None, None, f"… and {more:,} more problems.")]
+    return problems
 
 
 def _import_problems(tree: ast.Module) -> list[CodeProblem]:

@@ -19,5 +19,12 @@ def try_code(*, trial_id: int) -> None:
 
 
 def defer_trial(trial: "CodeTrial") -> None:
-    # In the caller's transaction: the trial and its job commit together, or neither.
-    try_code.defer(company_id=trial.company_id, trial_id=trial.pk)
+    """In the caller's transaction: the trial and its job commit together, or neither.
+
+    One try waits per person (the queueing lock: AlreadyEnqueued otherwise), and a company's tries
+    run one at a time (the lock), so designers trying code never take a shared worker's slots.
+    """
+    configured = try_code.configure(
+        lock=f"tries-{trial.company_id}", queueing_lock=f"try-{trial.created_by_id}"
+    )
+    configured.defer(company_id=trial.company_id, trial_id=trial.pk)

@@ -45,6 +45,8 @@ ALLOWED_MODULES = frozenset(
 # guard sees the task as the importer): datetime's strptime and strftime.
 IMPLEMENTATION_MODULES = frozenset({"_strptime", "time"})
 FILENAME = "<task code>"
+# Written to stderr before anything else: without it the sandbox (or Python) never came up.
+STARTED = "ticketflower-runner: started"
 MODULE_NAME = "__task_code__"
 MAX_MESSAGE = 2_000
 MAX_FRAMES = 20
@@ -139,8 +141,13 @@ def _traceback(exc: BaseException) -> str:
     return "\n".join(lines)
 
 
+def _clean(text: str) -> str:
+    """Text the host can store: no NUL character, no lone surrogate (only the output is refused for them)."""
+    return text.replace("\x00", "\ufffd").encode("utf-8", "replace").decode("utf-8")
+
+
 def _error(kind: str, message: str, trace: str = "") -> dict[str, object]:
-    return {"error": {"kind": kind, "message": message, "traceback": trace}}
+    return {"error": {"kind": kind, "message": _clean(message), "traceback": _clean(trace)}}
 
 
 def _run(request: dict[str, object]) -> dict[str, object]:
@@ -174,6 +181,8 @@ def _run(request: dict[str, object]) -> dict[str, object]:
 
 
 def main() -> None:
+    sys.stderr.write(STARTED + "\n")
+    sys.stderr.flush()
     protocol = sys.stdout
     request = json.loads(sys.stdin.buffer.read())
     log = _Log(int(request["print_limit"]))
@@ -181,26 +190,33 @@ def main() -> None:
     sys.stdout = sys.stderr = log
     builtins.__import__ = _guarded_import
     try:
-        reply = _run(request)
+        reply = _checked(_run(request), int(request["result_limit"]))
         if log.overflowed:  # printed past the cap, whatever run() did after
             reply = _error("output", f"The code printed more than {log.limit:,} characters.")
-        reply["log"] = log.text()
-        try:
-            encoded = json.dumps(reply, allow_nan=False, ensure_ascii=False)
-        except (TypeError, ValueError) as exc:
-            reply = _error("invalid", f"run() must return plain JSON: {_message(exc)}")
-            reply["log"] = log.text()
-            encoded = json.dumps(reply, ensure_ascii=False)
-        if len(encoded.encode("utf-8", "surrogatepass")) > int(request["result_limit"]):
-            limit = int(request["result_limit"])
-            reply = _error("output", f"The result is larger than {limit:,} bytes.")
-            encoded = json.dumps(reply)
+        reply["log"] = _clean(log.text())
+        # ASCII only: a lone surrogate the code made travels as an escape the host can refuse.
+        encoded = json.dumps(reply, ensure_ascii=True)
     except MemoryError:
         encoded = json.dumps(_error("memory", "The code ran out of memory."))
     except RecursionError:
         encoded = json.dumps(_error("invalid", "run() returned a value nested too deeply for JSON."))
     protocol.write(encoded)
     protocol.flush()
+
+
+def _checked(reply: dict[str, object], result_limit: int) -> dict[str, object]:
+    """The reply with its output as plain JSON within `result_limit` bytes, or why it is not."""
+    if "output" not in reply:
+        return reply
+    try:
+        size = len(
+            json.dumps(reply["output"], allow_nan=False, ensure_ascii=False).encode("utf-8", "surrogatepass")
+        )
+    except (TypeError, ValueError) as exc:
+        return _error("invalid", f"run() must return plain JSON: {_message(exc)}")
+    if size > result_limit:
+        return _error("output", f"The result is larger than {result_limit:,} bytes.")
+    return reply
 
 
 if __name__ == "__main__":

@@ -1,24 +1,25 @@
-"""Run a CODE task's Python in a sandbox that nothing escapes: bubblewrap, rlimits, a deadline.
+"""Run a CODE task's Python in a sandbox that nothing escapes: bubblewrap, seccomp, rlimits, a deadline.
 
 Each run is a new process tree, started as
 
-    prlimit (CPU time, address space, file size, open files, no core files)
+    prlimit (CPU time, address space, file size, open files, message queues, locked memory,
+             no core files)
       setpriv (only when this process is root: become CODE_SANDBOX_UID outside too)
         bwrap (new user, pid, net, ipc, uts, cgroup and mount namespaces; no capabilities;
-               uid 65534 inside; no further user namespaces; dies with its parent;
-               a seccomp filter that refuses new processes, seccomp.py)
+               uid 65534 inside; no further user namespaces; dies with its parent; a seccomp
+               filter: no new processes or threads, no memory outside the limit, seccomp.py)
           python -I -S -B runner.py
 
-The sandbox sees a read-only /usr (and the interpreter's own prefix), a private /proc and
-/dev, a size-capped /tmp and runner.py; nothing of the project, of /etc or of the host's
-other files, no network at all, no environment. Input and output pass as JSON over
-stdin/stdout; the answer is read up to a cap and the whole tree is killed at the wall-clock
-deadline. Whatever the code does, `code_run` answers an Outcome, and the calling process
-is unharmed.
+The sandbox sees, read-only, /usr (and the interpreter's own prefix) and runner.py, plus its
+own /proc and a read-only /dev; nothing is writable, nothing of the project, of /etc or of the
+host's other files is there, there is no network at all and no environment. Input and output
+pass as JSON over stdin/stdout; the answer is read up to a cap and checked like any JSON from
+outside; the whole tree is killed at the wall-clock deadline. Whatever the code does,
+`code_run` answers an Outcome, and the calling process is unharmed.
 
-Where the sandbox cannot be built (no bubblewrap, user namespaces disabled, no interpreter
-the sandbox user can read), runs answer kind "unavailable" with the reason: code never runs
-any other way.
+Where the sandbox cannot be built (no bubblewrap, user namespaces disabled, no interpreter the
+sandbox user can read, the project or its data inside a path the sandbox would see), runs
+answer kind "unavailable" with the reason: code never runs any other way.
 """
 
 import contextlib
@@ -32,7 +33,7 @@ import signal
 import subprocess
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, Literal, cast
 
@@ -40,25 +41,29 @@ from django.conf import settings
 
 from ticketflower.codetasks import seccomp
 from ticketflower.codetasks.checks import MAX_SECONDS
-from ticketflower.core.limits import MAX_RESULT_BYTES
+from ticketflower.codetasks.runner import STARTED
+from ticketflower.core.limits import MAX_RESULT_BYTES, JsonRefused, json_loads_bounded
 
 RUNNER = Path(__file__).with_name("runner.py")
 INSIDE_RUNNER = "/sandbox/runner.py"
+INSIDE_HOME = "/tmp"  # noqa: S108 - an empty, read-only directory of the sandbox's own root
 SANDBOX_ID = "65534"  # the uid and gid inside: nobody
-STARTUP_SECONDS = 1.0  # on top of a run's own limit: building the sandbox and starting Python
+STARTUP_SECONDS = 2.0  # on top of a run's own limit: building the sandbox and starting Python
 MAX_STDERR_BYTES = 64 * 1024
 PRINT_LIMIT = 100_000  # characters the code may print (kept as the run's log)
 # Host paths a dynamically linked interpreter may need, as links or read-only directories.
 ROOT_ENTRIES = ("/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
 SYSTEM_PYTHONS = ("/usr/bin/python3", "/usr/local/bin/python3")
-INSIDE_TMP = "/tmp"  # noqa: S108 - the sandbox's own tmpfs, not the host's
 
 Kind = Literal["ok", "exception", "syntax", "invalid", "timeout", "memory", "output", "unavailable"]
 
 
 @dataclass(frozen=True)
 class Outcome:
-    """What came of one run: `output` when kind is "ok", else `message` (and `traceback`)."""
+    """What came of one run: `output` when kind is "ok", else `message` (and `traceback`).
+
+    Every text in it can be stored as it is: no NUL character, no lone surrogate.
+    """
 
     kind: Kind
     output: dict[str, Any] | None = None
@@ -66,7 +71,6 @@ class Outcome:
     traceback: str = ""
     log: str = ""
     ms: int = 0
-    details: dict[str, Any] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -83,19 +87,19 @@ class Outcome:
 class Limits:
     seconds: float
     memory_mb: int
-    tmp_bytes: int
     result_bytes: int = MAX_RESULT_BYTES
     print_chars: int = PRINT_LIMIT
+
+    @property
+    def answer_bytes(self) -> int:
+        # The runner escapes every character beyond ASCII: at most 6 bytes each, log included.
+        return self.result_bytes + 6 * self.print_chars + 65536
 
 
 def limits(seconds: float | None = None) -> Limits:
     """The limits from settings; `seconds` is a task's own timeout (at most checks.MAX_SECONDS)."""
     wanted = float(seconds or settings.CODE_TIME_LIMIT)
-    return Limits(
-        seconds=min(wanted, float(MAX_SECONDS)),
-        memory_mb=int(settings.CODE_MEMORY_LIMIT_MB),
-        tmp_bytes=int(settings.CODE_TMP_BYTES),
-    )
+    return Limits(seconds=min(wanted, float(MAX_SECONDS)), memory_mb=int(settings.CODE_MEMORY_LIMIT_MB))
 
 
 def code_run(
@@ -117,7 +121,7 @@ def code_run(
     exchange = _exchange(found, json.dumps(request).encode(), bounds)
     ms = round((time.monotonic() - started) * 1000)
     outcome = _outcome(exchange, bounds)
-    return Outcome(**{**outcome.__dict__, "ms": ms})
+    return Outcome(outcome.kind, outcome.output, outcome.message, outcome.traceback, outcome.log, ms)
 
 
 def sandbox_problem() -> str | None:
@@ -126,7 +130,7 @@ def sandbox_problem() -> str | None:
     return found.reason if isinstance(found, _Missing) else None
 
 
-# --- the command ---------------------------------------------------------------------------------
+# --- the tools and the interpreter ---------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -143,9 +147,10 @@ class _Missing:
     reason: str
 
 
+CANNOT = "The code sandbox cannot be built: "
 INSTALL_HINT = (
     "Install bubblewrap (Debian/Ubuntu: apt-get install bubblewrap; `make run` does it when run "
-    "as root) and allow unprivileged user namespaces; see README, “Code tasks”."
+    "as root) and allow unprivileged user namespaces; see docs/code-tasks.md."
 )
 
 
@@ -153,13 +158,15 @@ def _tools() -> _Tools | _Missing:
     bwrap = shutil.which(settings.CODE_SANDBOX_BWRAP)
     if bwrap is None:
         return _Missing(
-            f"The code sandbox cannot be built: bubblewrap ({settings.CODE_SANDBOX_BWRAP}) is "
-            f"not installed. {INSTALL_HINT}"
+            f"{CANNOT}bubblewrap ({settings.CODE_SANDBOX_BWRAP}) is not installed. {INSTALL_HINT}"
         )
     prlimit, setpriv = shutil.which("prlimit"), shutil.which("setpriv")
-    if prlimit is None or (os.geteuid() == 0 and setpriv is None):
-        return _Missing("The code sandbox cannot be built: prlimit and setpriv (util-linux) are missing.")
-    return _Tools(prlimit, setpriv if os.geteuid() == 0 else None, bwrap, "", "")
+    root = os.geteuid() == 0
+    if prlimit is None or (root and setpriv is None):
+        return _Missing(f"{CANNOT}prlimit and setpriv (util-linux) are missing.")
+    if root and int(settings.CODE_SANDBOX_UID) == 0:
+        return _Missing(f"{CANNOT}CODE_SANDBOX_UID must not be 0 (root).")
+    return _Tools(prlimit, setpriv if root else None, bwrap, "", "")
 
 
 def _candidates() -> list[str]:
@@ -177,6 +184,7 @@ def _interpreter() -> _Tools | _Missing:
         settings.CODE_SANDBOX_PYTHON,
         int(settings.CODE_SANDBOX_UID),
         int(settings.CODE_MEMORY_LIMIT_MB),
+        tuple(_private_paths()),
     )
 
 
@@ -187,7 +195,7 @@ def _probe_cached(*key: Any) -> _Tools | None:
         return None
     for python in _candidates():
         candidate = _with_python(tools, python)
-        if _works(candidate):
+        if not _exposed(candidate) and not _works_reason(candidate):
             return candidate
     return None
 
@@ -204,9 +212,9 @@ def _probe(*key: Any) -> _Tools | _Missing:
     reasons = []
     for python in _candidates():
         candidate = _with_python(tools, python)
-        reasons.append(f"{python}: {_works_reason(candidate)}")
+        reasons.append(f"{python}: {_exposed(candidate) or _works_reason(candidate)}")
     return _Missing(
-        "The code sandbox cannot be built: " + "; ".join(reasons) + f". {INSTALL_HINT} "
+        CANNOT + "; ".join(reasons) + f". {INSTALL_HINT} "
         "Or set CODE_SANDBOX_PYTHON to a Python 3.11 or newer that the sandbox user can read."
     )
 
@@ -216,8 +224,37 @@ def _with_python(tools: _Tools, python: str) -> _Tools:
     return _Tools(tools.prlimit, tools.setpriv, tools.bwrap, python, prefix)
 
 
-def _works(tools: _Tools) -> bool:
-    return _works_reason(tools) == ""
+def _mounted(tools: _Tools) -> list[Path]:
+    """The host directories the sandbox would see."""
+    roots = [Path("/usr"), Path(tools.prefix)]
+    roots += [Path(entry) for entry in ROOT_ENTRIES if Path(entry).is_dir() and not Path(entry).is_symlink()]
+    return roots
+
+
+def _private_paths() -> list[Path]:
+    """What code must never see: the project, its data (files, the embedded database), the socket."""
+    paths = [Path(settings.BASE_DIR), Path(settings.DATA_DIR)]
+    database = settings.DATABASES["default"]
+    paths += [
+        Path(str(database[key])) for key in ("PGDATA", "HOST") if str(database.get(key) or "").startswith("/")
+    ]
+    storage = cast(dict[str, Any], settings.STORAGES.get("default") or {})
+    location = (storage.get("OPTIONS") or {}).get("location")
+    if location:
+        paths.append(Path(str(location)))
+    return [path.resolve() for path in paths]
+
+
+def _exposed(tools: _Tools) -> str:
+    """Why this sandbox would show something private; "" when it would not."""
+    for root in _mounted(tools):
+        resolved = root.resolve()
+        if resolved == Path("/"):
+            return f"it would show the whole file system ({tools.python}'s prefix is /)"
+        for private in _private_paths():
+            if private.is_relative_to(resolved):
+                return f"it would show {private}, which is inside {resolved}"
+    return ""
 
 
 def _works_reason(tools: _Tools) -> str:
@@ -230,11 +267,13 @@ def _works_reason(tools: _Tools) -> str:
         "print_limit": 100,
         "result_limit": 1000,
     }
-    exchange = _exchange(tools, json.dumps(request).encode(), bounds)
-    outcome = _outcome(exchange, bounds)
+    outcome = _outcome(_exchange(tools, json.dumps(request).encode(), bounds), bounds)
     if outcome.ok and outcome.output == {"ok": 2}:
         return ""
-    return outcome.message or f"it answered {outcome.kind}"
+    return (outcome.message or f"it answered {outcome.kind}").removeprefix(CANNOT)
+
+
+# --- the command ---------------------------------------------------------------------------------
 
 
 def _root_entries() -> list[str]:
@@ -255,8 +294,10 @@ def _command(tools: _Tools, bounds: Limits, seccomp_fd: int) -> list[str]:
         tools.prlimit,
         f"--cpu={cpu}:{cpu + 1}",
         f"--as={memory}",
-        f"--fsize={bounds.tmp_bytes}",
+        "--fsize=0",  # nothing is writable anyway: no file may grow
         "--nofile=64",
+        "--msgqueue=0",
+        "--memlock=0",
         "--core=0",
         "--",
     ]
@@ -292,7 +333,7 @@ def _command(tools: _Tools, bounds: Limits, seccomp_fd: int) -> list[str]:
         "C.UTF-8",
         "--setenv",
         "HOME",
-        INSIDE_TMP,
+        INSIDE_HOME,
         "--ro-bind",
         "/usr",
         "/usr",
@@ -302,17 +343,17 @@ def _command(tools: _Tools, bounds: Limits, seccomp_fd: int) -> list[str]:
         "/proc",
         "--dev",
         "/dev",
-        "--size",
-        str(bounds.tmp_bytes),
-        "--tmpfs",
-        INSIDE_TMP,
+        "--remount-ro",
+        "/dev",  # its tmpfs (and /dev/shm) would hold memory outside the limit
         "--ro-bind",
         str(RUNNER),
         INSIDE_RUNNER,
+        "--dir",
+        INSIDE_HOME,
         "--remount-ro",
-        "/",  # bubblewrap's root is a tmpfs: only /tmp stays writable
+        "/",  # bubblewrap's root is a tmpfs: nothing stays writable
         "--chdir",
-        INSIDE_TMP,
+        INSIDE_HOME,
         "--",
         tools.python,
         "-I",
@@ -339,10 +380,10 @@ class _Exchange:
 def _exchange(tools: _Tools, request: bytes, bounds: Limits) -> _Exchange:
     """Start a sandbox, send `request`, read the answer up to its cap; kill it all at the deadline."""
     try:
-        program = seccomp.no_new_processes()
+        program = seccomp.program()
     except seccomp.Unsupported as exc:
         return _Exchange(b"", b"", None, start_error=str(exc))
-    filter_fd = os.memfd_create("ticketflower-seccomp", 0)
+    filter_fd = os.memfd_create("ticketflower-seccomp", os.MFD_CLOEXEC)
     try:
         os.write(filter_fd, program)
         os.lseek(filter_fd, 0, os.SEEK_SET)
@@ -362,7 +403,6 @@ def _exchange(tools: _Tools, request: bytes, bounds: Limits) -> _Exchange:
         os.close(filter_fd)
     deadline = time.monotonic() + bounds.seconds + STARTUP_SECONDS
     out, err = bytearray(), bytearray()
-    most = bounds.result_bytes + 65536
     timed_out = too_big = False
     pending = memoryview(request)
     stdin = cast(IO[bytes], process.stdin)
@@ -380,7 +420,9 @@ def _exchange(tools: _Tools, request: bytes, bounds: Limits) -> _Exchange:
                 if key.fileobj is stdin:
                     try:
                         pending = pending[os.write(stdin.fileno(), pending[:65536]) :]
-                    except (BrokenPipeError, BlockingIOError, OSError):
+                    except BlockingIOError:
+                        continue  # the pipe is full: when it drains, the rest goes
+                    except OSError:  # it is gone: what it said (if anything) tells why
                         pending = pending[:0]
                     if not pending:
                         selector.unregister(stdin)
@@ -391,7 +433,7 @@ def _exchange(tools: _Tools, request: bytes, bounds: Limits) -> _Exchange:
                     selector.unregister(key.fileobj)
                     continue
                 buffer: bytearray = key.data
-                if buffer is out and len(out) + len(chunk) > most:
+                if buffer is out and len(out) + len(chunk) > bounds.answer_bytes:
                     too_big = True
                     break
                 if buffer is out or len(err) < MAX_STDERR_BYTES:
@@ -420,29 +462,47 @@ def _kill(process: subprocess.Popen[bytes]) -> None:
         process.kill()
 
 
+# --- what came of it -----------------------------------------------------------------------------
+
+
+def _text(value: Any, most: int) -> str:
+    """A text from the sandbox, as it can be stored: no NUL, no lone surrogate, at most `most` long."""
+    text = str(value or "")[:most]
+    return text.replace("\x00", "\ufffd").encode("utf-8", "replace").decode("utf-8")
+
+
 def _outcome(exchange: _Exchange, bounds: Limits) -> Outcome:
     seconds = f"{bounds.seconds:g} second{'s' if bounds.seconds != 1 else ''}"
     if exchange.start_error:
-        return Outcome("unavailable", message=f"The code sandbox cannot be built: {exchange.start_error}.")
+        return Outcome("unavailable", message=f"{CANNOT}{exchange.start_error}.")
     if exchange.timed_out:
         return Outcome("timeout", message=f"The code did not finish within {seconds}.")
+    too_big = Outcome("output", message=f"The result is larger than {bounds.result_bytes:,} bytes.")
     if exchange.too_big:
-        return Outcome("output", message=f"The result is larger than {bounds.result_bytes:,} bytes.")
+        return too_big
     try:
-        answer = json.loads(exchange.stdout)
-    except (ValueError, RecursionError):
-        answer = None
-    if isinstance(answer, dict) and isinstance(answer.get("error"), dict):
+        answer = json_loads_bounded(exchange.stdout)
+    except JsonRefused as exc:
+        if exc.not_json:
+            return _no_answer(exchange, bounds, seconds)
+        return Outcome("invalid", message=f"The code's answer {exc}.")
+    if not isinstance(answer, dict):
+        return _no_answer(exchange, bounds, seconds)
+    log = _text(answer.get("log"), bounds.print_chars)
+    if isinstance(answer.get("error"), dict):
         error = answer["error"]
         return Outcome(
             _kind(error.get("kind")),
-            message=str(error.get("message") or ""),
-            traceback=str(error.get("traceback") or ""),
-            log=str(answer.get("log") or ""),
+            message=_text(error.get("message"), 10_000),
+            traceback=_text(error.get("traceback"), 10_000),
+            log=log,
         )
-    if isinstance(answer, dict) and isinstance(answer.get("output"), dict):
-        return Outcome("ok", output=answer["output"], log=str(answer.get("log") or ""))
-    return _no_answer(exchange, bounds, seconds)
+    output = answer.get("output")
+    if not isinstance(output, dict):
+        return _no_answer(exchange, bounds, seconds)
+    if len(json.dumps(output).encode()) > bounds.result_bytes:
+        return too_big
+    return Outcome("ok", output=output, log=log)
 
 
 def _kind(kind: Any) -> Kind:
@@ -452,21 +512,25 @@ def _kind(kind: Any) -> Kind:
 
 def _no_answer(exchange: _Exchange, bounds: Limits, seconds: str) -> Outcome:
     """The process ended without a readable answer: why, as far as its end tells."""
-    stderr = exchange.stderr.decode("utf-8", "replace").strip()
+    stderr = exchange.stderr.decode("utf-8", "replace")
     code = exchange.returncode
-    tool_error = next(
-        (line for line in stderr.splitlines() if line.startswith(("bwrap:", "setpriv:", "prlimit:"))), ""
-    )
-    if tool_error and not exchange.stdout:
-        return Outcome("unavailable", message=f"The code sandbox cannot be built: {tool_error}")
-    if code in (-signal.SIGXCPU, 128 + signal.SIGXCPU, -signal.SIGKILL, 128 + signal.SIGKILL):
+    if STARTED not in stderr:
+        # The runner never said it started: the sandbox (or Python in it) did not come up. (Code
+        # can write to stderr only after the runner has said so.)
+        tool_error = next(
+            (line for line in stderr.splitlines() if line.startswith(("bwrap:", "setpriv:", "prlimit:"))), ""
+        )
+        if "MemoryError" in stderr or "Cannot allocate memory" in stderr:
+            return Outcome("memory", message=f"Python did not start in {bounds.memory_mb} MB.")
+        why = tool_error or f"Python did not start (exit status {code})"
+        return Outcome("unavailable", message=f"{CANNOT}{_text(why, 500)}")
+    if code in (-signal.SIGXCPU, 128 + signal.SIGXCPU):
         return Outcome("timeout", message=f"The code used more than {seconds} of CPU time.")
-    if "MemoryError" in stderr or "Cannot allocate memory" in stderr:
-        return Outcome("memory", message=f"The code ran out of memory ({bounds.memory_mb} MB).")
+    if code in (-signal.SIGKILL, 128 + signal.SIGKILL):
+        return Outcome(
+            "timeout",
+            message=f"The code was stopped: it used more than {seconds} of CPU time or too much memory.",
+        )
     if exchange.stdout:
         return Outcome("invalid", message="The code wrote something other than its answer to the output.")
-    tail = stderr[-300:]
-    return Outcome(
-        "invalid",
-        message=f"The code stopped without an answer (exit status {code})." + (f" {tail}" if tail else ""),
-    )
+    return Outcome("invalid", message=f"The code stopped without an answer (exit status {code}).")

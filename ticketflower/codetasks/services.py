@@ -1,22 +1,28 @@
 """Trying a code task on the design site: a trial and its job, then the sandbox's answer recorded."""
 
 import json
-from typing import Any
+import logging
+from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import DataError, transaction
 from django.utils import timezone
+from procrastinate.exceptions import AlreadyEnqueued
 
 from ticketflower.accounts.models import User
 from ticketflower.codetasks import jobs
 from ticketflower.codetasks.checks import code_problems
 from ticketflower.codetasks.models import CodeTrial
-from ticketflower.core.limits import MAX_VALUE_DEPTH, MAX_VALUE_NODES, json_within_limits
+from ticketflower.core.limits import MAX_VALUE_DEPTH, MAX_VALUE_NODES, json_storable, json_within_limits
 from ticketflower.definitions.models import TaskDefinition
 from ticketflower.runtime import engine
 from ticketflower.tenancy.models import SystemRole
 from ticketflower.tenancy.permissions import require_system_role
 
+if TYPE_CHECKING:
+    from ticketflower.codetasks.sandbox import Outcome
+
+logger = logging.getLogger(__name__)
 MAX_INPUT_BYTES = 100_000
 TRIALS_KEPT = 20  # per person: older ones are deleted when a new one starts
 
@@ -38,18 +44,37 @@ def code_trial_start(*, actor: User, task: TaskDefinition, source: str, input: A
     too_big = json_within_limits(input, max_depth=MAX_VALUE_DEPTH, max_nodes=MAX_VALUE_NODES)
     if too_big or len(json.dumps(input).encode()) > MAX_INPUT_BYTES:
         raise ValidationError({"input": [f"The input {too_big or f'is over {MAX_INPUT_BYTES:,} bytes'}."]})
+    if not json_storable(input) or _has_nan(input):
+        raise ValidationError(
+            {"input": ["The input holds a value that cannot be stored (NaN, or a \\u0000)."]}
+        )
     trial: CodeTrial = CodeTrial.objects.create(task=task, source=source, input=input, created_by=actor)
     older = (
         CodeTrial.objects.filter(created_by=actor).order_by("-pk").values_list("pk", flat=True)[TRIALS_KEPT:]
     )
     CodeTrial.objects.filter(pk__in=list(older)).delete()
-    jobs.defer_trial(trial)
+    try:
+        with transaction.atomic():  # a savepoint: a refused job must not break this transaction
+            jobs.defer_trial(trial)
+    except AlreadyEnqueued:
+        raise ValidationError(
+            {"source": ["Your last try is still waiting to run: wait for its answer."]}
+        ) from None
     return trial
+
+
+def _has_nan(value: Any) -> bool:
+    """Whether `value` holds a number JSON cannot say (NaN, infinity)."""
+    try:
+        json.dumps(value, allow_nan=False)
+    except ValueError:
+        return True
+    return False
 
 
 def code_trial_run(trial_id: int) -> None:
     """Run a queued trial in the sandbox and record the outcome (once: a repeated job does nothing)."""
-    from ticketflower.codetasks.sandbox import code_run
+    from ticketflower.codetasks.sandbox import Outcome, code_run
 
     trial = CodeTrial.objects.select_related("task__workflow", "created_by").filter(pk=trial_id).first()
     if trial is None or trial.status != CodeTrial.Status.QUEUED:
@@ -68,6 +93,17 @@ def code_trial_run(trial_id: int) -> None:
     )
     outcome = code_run(source=trial.source, input=trial.input, context=context, seconds=task.timeout_seconds)
     problems = engine.output_errors(spec, outcome.output) if outcome.ok else {}
+    try:
+        with transaction.atomic():
+            _record(trial, outcome, problems)
+    except DataError:  # the sandbox checks what it passes on; this is the backstop
+        logger.exception("The outcome of code try %s could not be stored.", trial.pk)
+        _record(
+            trial, Outcome("invalid", message="The code's answer could not be stored.", ms=outcome.ms), {}
+        )
+
+
+def _record(trial: CodeTrial, outcome: "Outcome", problems: dict[str, list[str]]) -> None:
     CodeTrial.objects.filter(pk=trial.pk, status=CodeTrial.Status.QUEUED).update(
         status=CodeTrial.Status.DONE,
         outcome=outcome.kind,

@@ -5,6 +5,8 @@ memory: a value past a cap is refused with a message, never parsed further, vali
 stored. docs/bundle-format.md ("Upload limits") lists them for users.
 """
 
+import json
+import math
 from typing import Any
 
 MAX_BUNDLE_BYTES = 1_000_000
@@ -65,3 +67,40 @@ def json_storable(value: Any) -> bool:
             except UnicodeEncodeError:
                 return False
     return True
+
+
+class JsonRefused(ValueError):
+    """JSON someone else wrote that is not kept; str() ends a sentence: "nests more than 64 levels deep"."""
+
+    def __init__(self, what: str, *, not_json: bool = False) -> None:
+        super().__init__(what)
+        self.not_json = not_json
+
+
+def json_loads_bounded(raw: bytes) -> Any:
+    """Parse JSON from outside (an endpoint's answer, a sandbox's): plain JSON only (no NaN or
+    Infinity), within MAX_JSON_DEPTH and MAX_JSON_NODES, and storable by PostgreSQL."""
+    try:
+        value = json.loads(raw, parse_constant=_refuse_constant, parse_float=_finite_float)
+    except RecursionError as exc:
+        raise JsonRefused(f"nests more than {MAX_JSON_DEPTH} levels deep") from exc
+    except ValueError as exc:  # UnicodeDecodeError and JSONDecodeError included
+        raise JsonRefused("is not JSON", not_json=True) from exc
+    too_big = json_within_limits(value, max_depth=MAX_JSON_DEPTH, max_nodes=MAX_JSON_NODES)
+    if too_big:
+        raise JsonRefused(too_big)
+    # PostgreSQL's jsonb stores neither NUL nor lone surrogates; both only come from \u escapes.
+    if b"\\u" in raw and not json_storable(value):
+        raise JsonRefused("holds a \\u0000 character or a broken \\u escape, which cannot be stored")
+    return value
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON value")
+
+
+def _finite_float(text: str) -> float:
+    number = float(text)
+    if math.isinf(number):  # 1e400: Python reads it as infinity, which no database stores
+        raise ValueError(f"{text[:20]} is too large a number")
+    return number

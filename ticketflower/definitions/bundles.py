@@ -120,9 +120,27 @@ def bundle_dump(bundle: dict[str, Any], *, as_yaml: bool = False) -> str:
 
 
 def bundle_sha256(bundle: dict[str, Any]) -> str:
-    """A fingerprint of the bundle's content: equal bundles hash alike, whatever their key order."""
-    canonical = json.dumps(bundle, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    """A fingerprint of the bundle's content: equal bundles hash alike, whatever their key order.
+
+    A task's empty `code` is left out, so a bundle hashes as it did before tasks had code: the
+    releases published then still match their unchanged drafts.
+    """
+    content = _without_empty_code(bundle)
+    canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _without_empty_code(bundle: dict[str, Any]) -> dict[str, Any]:
+    workflow = bundle.get("workflow")
+    if not isinstance(workflow, dict):
+        return bundle
+    tasks = workflow.get("tasks")
+    if not isinstance(tasks, list) or not any(isinstance(t, dict) and t.get("code") == "" for t in tasks):
+        return bundle
+    stripped = [
+        {k: v for k, v in t.items() if (k, v) != ("code", "")} if isinstance(t, dict) else t for t in tasks
+    ]
+    return {**bundle, "workflow": {**workflow, "tasks": stripped}}
 
 
 def bundle_with_defaults(bundle: dict[str, Any]) -> dict[str, Any]:

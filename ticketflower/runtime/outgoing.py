@@ -39,7 +39,7 @@ from django.conf import settings
 from standardwebhooks import Webhook
 
 from ticketflower.core.deadline_http import DeadlineBackend, DeadlineStream, DeadlineTransport
-from ticketflower.core.limits import MAX_JSON_DEPTH, MAX_JSON_NODES, json_storable, json_within_limits
+from ticketflower.core.limits import JsonRefused, json_loads_bounded
 from ticketflower.core.uploads import size_text
 
 USER_AGENT = "TicketFlower"
@@ -233,24 +233,12 @@ def _read_answer(response: httpx.Response, failure: _Failure) -> tuple[int, Any]
 
 
 def _parse_json(raw: bytes, refuse: Callable[[str], ActionFailure]) -> Any:
-    not_json = "The endpoint answered with something that is not JSON."
     try:
-        value = json.loads(raw, parse_constant=_refuse_constant)
-    except RecursionError as exc:
-        raise refuse(f"The answer nests more than {MAX_JSON_DEPTH} levels deep.") from exc
-    except ValueError as exc:  # UnicodeDecodeError and JSONDecodeError included
-        raise refuse(not_json) from exc
-    too_big = json_within_limits(value, max_depth=MAX_JSON_DEPTH, max_nodes=MAX_JSON_NODES)
-    if too_big:
-        raise refuse(f"The answer {too_big}.")
-    # PostgreSQL's jsonb stores neither NUL nor lone surrogates; both only come from \u escapes.
-    if b"\\u" in raw and not json_storable(value):
-        raise refuse("The answer holds a \\u0000 character or a broken \\u escape, which cannot be stored.")
-    return value
-
-
-def _refuse_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not a JSON value")
+        return json_loads_bounded(raw)
+    except JsonRefused as exc:
+        raise refuse(
+            "The endpoint answered with something that is not JSON." if exc.not_json else f"The answer {exc}."
+        ) from exc
 
 
 def _retry_after(header: str | None) -> float | None:

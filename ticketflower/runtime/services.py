@@ -17,11 +17,11 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
-from django.db import connection, transaction
+from django.db import DataError, connection, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
@@ -47,6 +47,9 @@ from ticketflower.runtime.models import (
 from ticketflower.tenancy.context import acting_as, current_company
 from ticketflower.tenancy.models import CompanyRole, SystemRole, guard_company_write
 from ticketflower.tenancy.permissions import require_system_role
+
+if TYPE_CHECKING:
+    from ticketflower.codetasks.sandbox import Outcome
 
 logger = logging.getLogger(__name__)
 
@@ -859,6 +862,19 @@ def _action_prepare(run: WorkflowInstance, task: TaskInstance | None = None) -> 
     waiting = task.task_type == "ASYNC_ACTION" and task.deadline_at is not None
     if task.status not in (TaskStatus.PENDING, TaskStatus.IN_PROGRESS) or waiting:
         return None
+    if (
+        task.task_type == "CODE"
+        and task.status == TaskStatus.IN_PROGRESS
+        and task.attempts >= CODE_MAX_STARTS
+    ):
+        # Started that often and never finished: each time its job stopped (a crash, the machine
+        # out of memory). Running it again would do the same.
+        reason = (
+            f"The code was started {task.attempts} times and never finished: the job running it "
+            "stopped each time."
+        )
+        _task_error(run, task, reason, (TaskStatus.IN_PROGRESS,))
+        return None
     spec = engine.task_spec(_bundle(run), task.task_key)
     context = None
     try:
@@ -931,6 +947,8 @@ def _action_send(call: _Call) -> _Call | None:
 
 # What a run's event keeps of what the code printed (the designer's "try" shows all of it).
 CODE_LOG_KEPT = 4000
+# A code task whose job stopped this many times while it ran stops in ERROR instead.
+CODE_MAX_STARTS = 3
 
 
 def _code_run(call: _Call) -> _Call | None:
@@ -949,6 +967,19 @@ def _code_run(call: _Call) -> _Call | None:
         context=call.context or {},
         seconds=call.spec.get("timeout_seconds"),
     )
+    try:
+        return _code_ran(call, outcome)
+    except DataError:  # the sandbox checks what it passes on; this is the backstop
+        logger.exception("The outcome of code task %s could not be stored.", task.pk)
+        with _writes():
+            run = _locked_run(call.run_id)
+            _task_error(run, task, "The code's answer could not be stored.", (TaskStatus.IN_PROGRESS,))
+        return None
+
+
+def _code_ran(call: _Call, outcome: "Outcome") -> _Call | None:
+    """Record a code run's outcome: the task completes with its output, or stops in ERROR."""
+    task = call.task
     with _writes():
         run = _locked_run(call.run_id)
         details: dict[str, Any] = {"attempt": task.attempts, "ms": outcome.ms, "outcome": outcome.kind}

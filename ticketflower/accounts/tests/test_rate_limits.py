@@ -110,4 +110,6 @@ def test_the_default_limits(settings: Settings) -> None:
         "file_uploads_per_user": {"limit": 120, "window": 3600},
         "layout_previews_per_user": {"limit": 600, "window": 600},
         "assistant_messages_per_user": {"limit": 120, "window": 3600},
+        "code_checks_per_user": {"limit": 600, "window": 600},
+        "code_tries_per_user": {"limit": 120, "window": 3600},
     }

@@ -4,15 +4,18 @@ import json
 from typing import Any
 
 import pytest
+from django.db import connection
 from django.test import Client
 
 from conftest import Tenant
+from tests.factories import make_user
 from tests.live_parts import job_worker, wait_until
 from ticketflower.codetasks.models import CodeTrial
 from ticketflower.codetasks.services import TRIALS_KEPT
 from ticketflower.definitions.models import TaskDefinition
 from ticketflower.definitions.services import bundle_import
 from ticketflower.tenancy.context import company_context
+from ticketflower.tenancy.models import SystemRole
 
 GOOD = "def run(input, context):\n    print('got', input)\n    return {'total': input['quantity'] * 2}\n"
 
@@ -167,12 +170,16 @@ def test_a_try_shows_the_traceback_and_what_does_not_fit_the_schema(client: Clie
     client.force_login(tenant_a.designer)
     raising = "def run(input, context):\n    return {'total': input['count']}\n"
     unfit = "def run(input, context):\n    return {'total': 'many', 'extra': 1}\n"
-    urls = [
-        post_json(client, "/design/code/try/", {"task": task.pk, "source": source, "input": {}})[1]["url"]
-        for source in (raising, unfit)
-    ]
     with job_worker():
-        answers = [done(client, url) for url in urls]
+        answers = [
+            done(
+                client,
+                post_json(client, "/design/code/try/", {"task": task.pk, "source": source, "input": {}})[1][
+                    "url"
+                ],
+            )
+            for source in (raising, unfit)
+        ]
     assert answers[0]["outcome"] == "exception" and answers[0]["message"] == "KeyError: 'count'"
     assert "line 2, in run" in answers[0]["traceback"]
     assert answers[1]["outcome"] == "ok"
@@ -211,8 +218,19 @@ def test_tries_belong_to_their_person_and_company(client: Client, tenant_a: Tena
     client.force_login(tenant_b.designer)  # another company's designer
     assert client.get(url).status_code == 404
     assert post_json(client, "/design/code/try/", {"task": task.pk, "source": GOOD, "input": {}})[0] == 404
-    client.force_login(tenant_a.admin)  # the same company, not the designer who tried it
-    assert client.get(url).status_code in (302, 403, 404)  # no designer role, or not theirs
+    other = make_user(tenant_a.company, roles=[SystemRole.WORKFLOW_CREATOR])
+    client.force_login(other)  # a designer of the same company, not the one who tried it
+    assert client.get(url).status_code == 404
+
+
+def jobs_picked_up() -> None:
+    """As if a worker had run every queued try (its locks are free again)."""
+    with connection.cursor() as cursor:  # the jobs table is read-only to Django's models
+        cursor.execute("UPDATE procrastinate_jobs SET status = 'succeeded' WHERE status = 'todo'")
+
+
+def try_status(client: Client, task: TaskDefinition) -> int:
+    return post_json(client, "/design/code/try/", {"task": task.pk, "source": GOOD, "input": {}})[0]
 
 
 @pytest.mark.django_db
@@ -220,11 +238,44 @@ def test_each_person_keeps_only_their_latest_tries(client: Client, tenant_a: Ten
     task = draft(tenant_a)
     client.force_login(tenant_a.designer)
     for _ in range(TRIALS_KEPT + 3):
-        assert (
-            post_json(client, "/design/code/try/", {"task": task.pk, "source": GOOD, "input": {}})[0] == 202
-        )
+        assert try_status(client, task) == 202
+        jobs_picked_up()
     with company_context(tenant_a.company):
         assert CodeTrial.objects.count() == TRIALS_KEPT
+
+
+@pytest.mark.django_db
+def test_one_try_waits_per_person(client: Client, tenant_a: Tenant) -> None:
+    task = draft(tenant_a)
+    client.force_login(tenant_a.designer)
+    assert try_status(client, task) == 202
+    status, answer = post_json(client, "/design/code/try/", {"task": task.pk, "source": GOOD, "input": {}})
+    assert status == 400
+    assert answer["problems"] == {"source": ["Your last try is still waiting to run: wait for its answer."]}
+    with company_context(tenant_a.company):
+        assert CodeTrial.objects.count() == 1  # the refused one left nothing behind
+    jobs_picked_up()
+    assert try_status(client, task) == 202
+
+
+BAD_BODIES = {
+    "nan": '{"task": TASK, "source": "def run(input, context):\\n    return {}\\n", "input": {"x": NaN}}',
+    "nul": '{"task": TASK, "source": "def run(input, context):\\n    return {}\\n", "input": {"x": "\\u0000"}}',
+    "surrogate": '{"task": TASK, "source": "def run(input, context):\\n    return {}\\n", "input": {"x": "\\ud800"}}',
+    "deep": '{"task": TASK, "source": "x", "input": ' + "[" * 50_000 + "]" * 50_000 + "}",
+}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("body", BAD_BODIES.values(), ids=BAD_BODIES.keys())
+def test_a_body_that_cannot_be_kept_is_a_400(client: Client, tenant_a: Tenant, body: str) -> None:
+    task = draft(tenant_a)
+    client.force_login(tenant_a.designer)
+    for url in ("/design/code/try/", "/design/code/check/"):
+        response = client.post(url, body.replace("TASK", str(task.pk)), content_type="application/json")
+        assert response.status_code == 400, url
+    with company_context(tenant_a.company):
+        assert not CodeTrial.objects.exists()
 
 
 @pytest.mark.django_db
@@ -232,8 +283,8 @@ def test_tries_are_rate_limited(client: Client, tenant_a: Tenant, settings: Any)
     settings.RATE_LIMITS = {**settings.RATE_LIMITS, "code_tries_per_user": {"limit": 2, "window": 3600}}
     task = draft(tenant_a)
     client.force_login(tenant_a.designer)
-    statuses = [
-        post_json(client, "/design/code/try/", {"task": task.pk, "source": GOOD, "input": {}})[0]
-        for _ in range(3)
-    ]
+    statuses = []
+    for _ in range(3):
+        statuses.append(try_status(client, task))
+        jobs_picked_up()
     assert statuses == [202, 202, 429]

@@ -100,3 +100,15 @@ def test_code_nested_past_the_parser_is_a_problem_not_a_crash() -> None:
 def test_a_null_byte_is_a_problem_not_a_crash() -> None:
     (problem,) = messages("def run(input, context):\n    return {}\x00\n")
     assert problem.startswith("The code does not parse") and "null byte" in problem
+
+
+def test_a_lone_surrogate_is_a_problem_not_a_crash() -> None:
+    assert messages("def run(input, context):\n    return {'a': '\ud800'}\n") == [
+        "The code does not parse: it holds a character that is not valid text."
+    ]
+
+
+def test_thousands_of_problems_are_listed_fifty_at_a_time() -> None:
+    source = "import os\n" * 9000 + "def run(input, context):\n    return {}\n"
+    problems = messages(source)
+    assert len(problems) == 51 and problems[-1] == "… and 8,950 more problems."

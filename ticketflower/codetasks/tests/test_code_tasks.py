@@ -1,11 +1,14 @@
 """CODE tasks end to end: published, run by a real job worker process in the real sandbox."""
 
 import itertools
+import json
 from typing import Any
 
 import pytest
+from django.test import Client
 
 from conftest import Tenant, make_tenant
+from tests.factories import bearer, make_api_token
 from tests.live_parts import job_worker, kill_hard, wait_until
 from ticketflower.runtime import services
 from ticketflower.runtime.models import EventKind, TaskInstance, TaskStatus, TicketEvent, TicketInstance
@@ -133,11 +136,23 @@ def test_failures_stop_the_task_in_error_with_the_reason_and_a_ticket_admin_can_
         assert "'colour' is not a field this task records." in task_of(unfit).error
         assert "total: 'lots' is not of type 'number'" in task_of(unfit).error
 
+        assert_submitter_sees_no_traceback(raised, tenant)
         services.task_retry(actor=tenant.ticket_admin, task=task_of(raised))  # the same code fails again
         wait_until(lambda: len(code_runs(raised)) == 2 and task_of(raised).status == TaskStatus.ERROR)
         services.task_skip(actor=tenant.ticket_admin, task=task_of(raised), output={"total": 10.0})
     assert run_of(raised).data["total"] == 10.0
     assert task_of(raised, "check").status == TaskStatus.OPEN
+
+
+def assert_submitter_sees_no_traceback(ticket: TicketInstance, tenant: Tenant) -> None:
+    """The API shows a submitter what the portal shows: no code runs, no technical reason."""
+    client = Client()
+    url = f"/api/v1/tickets/{ticket.pk}/"
+    mine = client.get(url, headers=bearer(make_api_token(tenant.member))).json()
+    assert "KeyError" not in json.dumps(mine) and "code_run" not in [e["kind"] for e in mine["events"]]
+    assert mine["error"] == "Something went wrong; the ticket team has been told."
+    admin = client.get(url, headers=bearer(make_api_token(tenant.ticket_admin))).json()
+    assert "KeyError: 'DE'" in admin["error"] and "code_run" in [e["kind"] for e in admin["events"]]
 
 
 def test_hostile_code_fails_cleanly_and_the_worker_goes_on(tenant: Tenant) -> None:
@@ -196,3 +211,16 @@ def test_a_code_run_cut_off_by_a_crash_is_run_again(tenant: Tenant) -> None:
         wait_until(settled(ticket), timeout=60, what="recovery")
     assert task_of(ticket).status == TaskStatus.COMPLETED and run_of(ticket).data["total"] == 1.5
     assert [e.details["outcome"] for e in code_runs(ticket)] == ["ok"]
+
+
+def test_code_whose_job_keeps_dying_stops_in_error_instead_of_running_again(tenant: Tenant) -> None:
+    ticket = submit(tenant, "Dies", code(VAT))
+    with company_context(tenant.company):
+        # As a third crashed start leaves it: running, started three times, never finished.
+        TaskInstance.objects.filter(pk=task_of(ticket).pk).update(status=TaskStatus.IN_PROGRESS, attempts=3)
+        services.run_step(ticket.workflow_instance_id or 0)
+    assert task_of(ticket).status == TaskStatus.ERROR
+    assert task_of(ticket).error == (
+        "The code was started 3 times and never finished: the job running it stopped each time."
+    )
+    assert code_runs(ticket) == []  # not run a fourth time

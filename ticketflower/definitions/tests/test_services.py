@@ -1,3 +1,4 @@
+import copy
 import json
 from typing import Any
 
@@ -448,3 +449,16 @@ def test_a_revision_recorded_before_tasks_had_assignments_reads_as_the_defaults(
     with company_context(tenant_a.company):
         recorded = version_bundle(version)
         assert recorded == workflow_bundle(workflow)
+
+
+def test_a_release_from_before_code_tasks_still_matches_its_unchanged_draft(tenant_a: Tenant) -> None:
+    workflow = make_workflow(tenant_a.designer)
+    with company_context(tenant_a.company):
+        draft = workflow_bundle(WorkflowDefinition.objects.get(pk=workflow.pk))
+    assert all(task["code"] == "" for task in draft["workflow"]["tasks"])
+    published_then = copy.deepcopy(draft)
+    for task in published_then["workflow"]["tasks"]:
+        del task["code"]  # as a release published before tasks had code holds it
+    assert bundle_sha256(published_then) == bundle_sha256(draft)
+    draft["workflow"]["tasks"][0]["code"] = "def run(input, context):\n    return {}\n"
+    assert bundle_sha256(published_then) != bundle_sha256(draft)

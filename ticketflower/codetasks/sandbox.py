@@ -27,7 +27,6 @@ import functools
 import json
 import math
 import os
-import selectors
 import shutil
 import signal
 import subprocess
@@ -35,13 +34,14 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any, Literal, cast
+from typing import Any, Literal, cast
 
 from django.conf import settings
 
 from ticketflower.codetasks import seccomp
 from ticketflower.codetasks.checks import MAX_SECONDS
 from ticketflower.codetasks.runner import STARTED
+from ticketflower.core import pipes
 from ticketflower.core.limits import MAX_RESULT_BYTES, JsonRefused, json_loads_bounded
 
 RUNNER = Path(__file__).with_name("runner.py")
@@ -374,6 +374,7 @@ class _Exchange:
     returncode: int | None
     timed_out: bool = False
     too_big: bool = False
+    noisy: bool = False  # wrote past the cap of its error output
     start_error: str = ""
 
 
@@ -401,57 +402,18 @@ def _exchange(tools: _Tools, request: bytes, bounds: Limits) -> _Exchange:
         return _Exchange(b"", b"", None, start_error=f"it could not start: {exc}")
     finally:
         os.close(filter_fd)
-    deadline = time.monotonic() + bounds.seconds + STARTUP_SECONDS
-    out, err = bytearray(), bytearray()
-    timed_out = too_big = False
-    pending = memoryview(request)
-    stdin = cast(IO[bytes], process.stdin)
-    os.set_blocking(stdin.fileno(), False)
-    with selectors.DefaultSelector() as selector:
-        selector.register(stdin, selectors.EVENT_WRITE)
-        selector.register(cast(IO[bytes], process.stdout), selectors.EVENT_READ, out)
-        selector.register(cast(IO[bytes], process.stderr), selectors.EVENT_READ, err)
-        while selector.get_map():
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                timed_out = True
-                break
-            for key, _events in selector.select(remaining):
-                if key.fileobj is stdin:
-                    try:
-                        pending = pending[os.write(stdin.fileno(), pending[:65536]) :]
-                    except BlockingIOError:
-                        continue  # the pipe is full: when it drains, the rest goes
-                    except OSError:  # it is gone: what it said (if anything) tells why
-                        pending = pending[:0]
-                    if not pending:
-                        selector.unregister(stdin)
-                        stdin.close()
-                    continue
-                chunk = os.read(key.fd, 65536)
-                if not chunk:
-                    selector.unregister(key.fileobj)
-                    continue
-                buffer: bytearray = key.data
-                if buffer is out and len(out) + len(chunk) > bounds.answer_bytes:
-                    too_big = True
-                    break
-                if buffer is out or len(err) < MAX_STDERR_BYTES:
-                    buffer += chunk
-            if too_big:
-                break
-    if timed_out or too_big:
-        _kill(process)
-    try:
-        returncode = process.wait(timeout=max(0.1, deadline - time.monotonic()))
-    except subprocess.TimeoutExpired:
-        timed_out = True
-        _kill(process)
-        returncode = process.wait()
-    for stream in (process.stdin, process.stdout, process.stderr):
-        if stream and not stream.closed:
-            stream.close()
-    return _Exchange(bytes(out), bytes(err), returncode, timed_out=timed_out, too_big=too_big)
+    done = pipes.exchange(
+        process,
+        request,
+        seconds=bounds.seconds + STARTUP_SECONDS,
+        max_stdout=bounds.answer_bytes,
+        max_stderr=MAX_STDERR_BYTES,
+        kill=_kill,
+    )
+    too_big = done.overflowed and len(done.stdout) >= bounds.answer_bytes
+    # Past the stderr cap only the code's own writes can be (the runner's are a line or two).
+    noisy = done.overflowed and not too_big
+    return _Exchange(done.stdout, done.stderr, done.returncode, done.timed_out, too_big, noisy)
 
 
 def _kill(process: subprocess.Popen[bytes]) -> None:
@@ -480,6 +442,10 @@ def _outcome(exchange: _Exchange, bounds: Limits) -> Outcome:
     too_big = Outcome("output", message=f"The result is larger than {bounds.result_bytes:,} bytes.")
     if exchange.too_big:
         return too_big
+    if exchange.noisy:
+        return Outcome(
+            "output", message=f"The code wrote more than {MAX_STDERR_BYTES:,} bytes to its error output."
+        )
     try:
         answer = json_loads_bounded(exchange.stdout)
     except JsonRefused as exc:

@@ -18,14 +18,13 @@ import functools
 import json
 import os
 import resource
-import selectors
 import shutil
 import subprocess
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from ticketflower.core import pipes
 from ticketflower.layouts.compiler import RUNTIME_DIR, LayoutInvalid, compile_layout
 from ticketflower.layouts.embed import sample_props
 from ticketflower.layouts.slots import bundle_slots
@@ -228,52 +227,9 @@ def _limit(pid: int, *, cpu_seconds: int) -> None:
 def _exchange(process: subprocess.Popen[bytes], payload: bytes, seconds: float) -> tuple[bytes, bytes, bool]:
     """Write stdin, read stdout and stderr up to their caps; kill at the deadline or the caps.
 
-    (communicate() has no caps.) Returns stdout, stderr and whether the deadline passed.
+    Returns stdout, stderr and whether the deadline passed.
     """
-    stdin, stdout, stderr = process.stdin, process.stdout, process.stderr
-    if stdin is None or stdout is None or stderr is None:
-        raise ValueError("The process needs pipes for stdin, stdout and stderr.")
-    deadline = time.monotonic() + seconds
-    out, err = bytearray(), bytearray()
-    caps = {stdout.fileno(): (out, MAX_STDOUT_BYTES), stderr.fileno(): (err, MAX_STDERR_BYTES)}
-    timed_out = False
-    sent = 0
-    os.set_blocking(stdin.fileno(), False)
-    with selectors.DefaultSelector() as selector:
-        selector.register(stdin, selectors.EVENT_WRITE)
-        selector.register(stdout, selectors.EVENT_READ)
-        selector.register(stderr, selectors.EVENT_READ)
-        while selector.get_map():
-            left = deadline - time.monotonic()
-            if left <= 0:
-                timed_out = True
-                break
-            for key, _ in selector.select(left):
-                if key.fileobj is stdin:
-                    try:
-                        sent += os.write(key.fd, payload[sent : sent + 65536])
-                    except BlockingIOError:
-                        continue
-                    except BrokenPipeError:
-                        sent = len(payload)  # it stopped reading: its exit says why
-                    if sent >= len(payload):
-                        selector.unregister(stdin)
-                        stdin.close()
-                    continue
-                chunk = os.read(key.fd, 65536)
-                buffer, cap = caps[key.fd]
-                if not chunk:
-                    selector.unregister(key.fileobj)
-                elif len(buffer) + len(chunk) > cap:
-                    # More than the check ever writes: keep what fits, stop it.
-                    buffer += chunk[: cap - len(buffer)]
-                    selector.unregister(key.fileobj)
-                    process.kill()
-                else:
-                    buffer += chunk
-    if process.poll() is None:
-        process.kill()
-    process.wait()
-    for pipe in (stdin, stdout, stderr):
-        pipe.close()
-    return bytes(out), bytes(err), timed_out
+    done = pipes.exchange(
+        process, payload, seconds=seconds, max_stdout=MAX_STDOUT_BYTES, max_stderr=MAX_STDERR_BYTES
+    )
+    return done.stdout, done.stderr, done.timed_out

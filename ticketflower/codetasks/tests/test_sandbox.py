@@ -332,6 +332,18 @@ def test_an_answer_written_past_the_runner_is_held_to_the_same_size() -> None:
     assert (outcome.kind, outcome.message) == ("output", "The result is larger than 1,000,000 bytes.")
 
 
+def test_flooding_the_error_output_is_cut_off() -> None:
+    source = (
+        ESCAPE
+        + "def run(input, context):\n    while True:\n        real_import('os').write(2, b'x' * 65536)\n"
+    )
+    outcome = run(source)
+    assert (outcome.kind, outcome.message) == (
+        "output",
+        "The code wrote more than 65,536 bytes to its error output.",
+    )
+
+
 def test_writing_past_the_protocol_is_refused_as_invalid_output() -> None:
     outcome = run(
         ESCAPE

@@ -116,3 +116,43 @@ def test_try_it_runs_the_editors_code_in_the_sandbox_and_shows_the_answer(
     expect(result).to_contain_text("The input is not JSON")
     assert in_db_thread(lambda: TaskDefinition.unscoped.get(pk=task.pk).code) == VAT  # tries change nothing
     assert errors == []
+
+
+def test_the_editor_indents_like_a_code_editor_and_shows_only_the_tasks_own_sections(
+    page: Page, live_server: LiveServer
+) -> None:
+    _, errors = open_task(page, live_server)
+    code = page.locator("textarea[name=code]")
+    font = code.evaluate("element => getComputedStyle(element).fontFamily")
+    assert "monospace" in font
+    gutter = page.get_by_test_id("code-gutter")
+    assert abs(gutter.bounding_box()["height"] - code.bounding_box()["height"]) < 2  # type: ignore[index]
+
+    code.fill("def run(input, context):")
+    code.press("End")
+    code.press("Enter")  # after a colon: one level in
+    code.type("a = 1")
+    code.press("Enter")  # the same level
+    code.type("return {'total': a}")
+    assert code.input_value() == "def run(input, context):\n    a = 1\n    return {'total': a}"
+    code.evaluate("element => element.setSelectionRange(0, element.value.length)")
+    code.press("Tab")  # every selected line one level in, nothing lost
+    assert code.input_value() == "    def run(input, context):\n        a = 1\n        return {'total': a}"
+    code.press("Shift+Tab")
+    assert code.input_value() == "def run(input, context):\n    a = 1\n    return {'total': a}"
+    code.press("Control+z")  # an indent is undone like typing
+    assert code.input_value() == "    def run(input, context):\n        a = 1\n        return {'total': a}"
+
+    http, who, code_section = (
+        page.locator("fieldset", has=page.locator(f".field-{name}"))
+        for name in ("action_url", "assignment", "code")
+    )
+    expect(http).to_be_hidden()
+    expect(who).to_be_hidden()
+    expect(code_section).to_be_visible()
+    page.locator("select[name=task_type]").select_option("FORM")
+    expect(code_section).to_be_hidden()
+    expect(who).to_be_visible()
+    page.locator("select[name=task_type]").select_option("SYNC_ACTION")
+    expect(http).to_be_visible()
+    assert errors == []

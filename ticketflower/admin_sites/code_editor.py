@@ -37,9 +37,7 @@ class CodeSourceWidget(UnfoldAdminTextareaWidget):
     """A code textarea that code_editor.js numbers, checks live and lets a designer try."""
 
     def __init__(self) -> None:
-        super().__init__(
-            attrs={"rows": 18, "spellcheck": "false", "wrap": "off", "class": "font-mono text-xs"}
-        )
+        super().__init__(attrs={"rows": 18, "spellcheck": "false", "wrap": "off", "class": "tf-code"})
 
     def get_context(self, name: str, value: Any, attrs: dict[str, Any] | None) -> dict[str, Any]:
         attrs = {**(attrs or {}), "data-code-check": reverse("design:code_check")}

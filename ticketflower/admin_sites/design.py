@@ -889,11 +889,9 @@ class TaskAdmin(TenantImportExportMixin, _DefinitionAdmin):
         (None, {"fields": ["workflow", "title", "key", "task_type", "description"]}),
         (_("Who does it"), {"fields": ["assignment", "worker_role"]}),
         (_("Data"), {"fields": ["input_schema", "output_schema"]}),
-        (
-            _("HTTP action"),
-            {"fields": ["action_url", "timeout_seconds", "input_transform", "output_transform"]},
-        ),
         (_("Code"), {"fields": ["code"]}),
+        (_("HTTP action"), {"fields": ["action_url", "input_transform", "output_transform"]}),
+        (_("Time limit"), {"fields": ["timeout_seconds"]}),
         (_("Layouts"), {"fields": ["edit_layout", "display_layout"], "classes": ["collapse"]}),
         (_("References"), {"fields": ["ext_ref", "created_by", "created_at", "updated_at"]}),
     ]

@@ -625,7 +625,7 @@ class ActiveTaskAdmin(_TaskAdmin):
             detail = _(
                 "It stopped with “%(error)s”. It starts again from its first try: an action is called "
                 "again (with the same idempotency key), code runs again, a form goes back to a worker."
-            ) % {"error": task.error}
+            ) % {"error": task.error.split("\n", 1)[0]}  # a traceback's first line says what happened
             return confirm_page(self, request, task, _("Try this task again?"), detail=detail)
         return _done_or_told(
             request,

@@ -40,7 +40,7 @@ def code_trial_start(*, actor: User, task: TaskDefinition, source: str, input: A
     if problems:
         raise ValidationError({"source": [str(problem) for problem in problems]})
     if not isinstance(input, dict):
-        raise ValidationError({"input": ['The input is a JSON object: {"field": value, ...}.']})
+        raise ValidationError({"input": ['The input must be a JSON object: {"field": value, ...}.']})
     too_big = json_within_limits(input, max_depth=MAX_VALUE_DEPTH, max_nodes=MAX_VALUE_NODES)
     if too_big or len(json.dumps(input).encode()) > MAX_INPUT_BYTES:
         raise ValidationError({"input": [f"The input {too_big or f'is over {MAX_INPUT_BYTES:,} bytes'}."]})

@@ -199,7 +199,7 @@ def test_a_try_is_refused_with_reasons_before_anything_is_queued(client: Client,
     assert status == 400 and answer["problems"]["source"][0].startswith("Line 1, column 1: import os is not")
     status, answer = post_json(client, "/design/code/try/", {"task": task.pk, "source": GOOD, "input": [1]})
     assert status == 400 and answer["problems"] == {
-        "input": ['The input is a JSON object: {"field": value, ...}.']
+        "input": ['The input must be a JSON object: {"field": value, ...}.']
     }
     assert post_json(client, "/design/code/try/", {"task": "1", "source": GOOD})[0] == 400
     assert (

@@ -12,7 +12,8 @@ from tests.factories import bearer, make_api_token
 from tests.live_parts import job_worker, kill_hard, wait_until
 from ticketflower.runtime import services
 from ticketflower.runtime.models import EventKind, TaskInstance, TaskStatus, TicketEvent, TicketInstance
-from ticketflower.runtime.tests.workflows import form, publish
+from ticketflower.runtime.tests import workflows
+from ticketflower.runtime.tests.workflows import form, publish, run_of
 from ticketflower.tenancy.context import company_context
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -84,17 +85,7 @@ def submit(tenant: Tenant, title: str, *tasks: dict[str, Any]) -> TicketInstance
 
 
 def task_of(ticket: TicketInstance, key: str = "price") -> TaskInstance:
-    with company_context(ticket.company):
-        task: TaskInstance = TaskInstance.objects.get(
-            workflow_instance=ticket.workflow_instance_id, task_key=key
-        )
-        return task
-
-
-def run_of(ticket: TicketInstance) -> Any:
-    with company_context(ticket.company):
-        ticket.workflow_instance.refresh_from_db()  # type: ignore[union-attr]
-    return ticket.workflow_instance
+    return workflows.task_of(ticket, key)
 
 
 def code_runs(ticket: TicketInstance) -> list[TicketEvent]:

@@ -15,7 +15,8 @@ from ticketflower.runtime.models import EventKind, TaskInstance, TaskStatus, Tic
 from ticketflower.tenancy.context import company_context
 from ticketflower.tenancy.models import Company
 
-from .workflows import form, publish
+from . import workflows
+from .workflows import form, publish, run_of
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -67,17 +68,7 @@ def submit(tenant: Tenant, *tasks: dict[str, Any]) -> TicketInstance:
 
 
 def task_of(ticket: TicketInstance, key: str = "place") -> TaskInstance:
-    with company_context(ticket.company):
-        task: TaskInstance = TaskInstance.objects.get(
-            workflow_instance=ticket.workflow_instance_id, task_key=key
-        )
-        return task
-
-
-def run_of(ticket: TicketInstance) -> Any:
-    with company_context(ticket.company):
-        ticket.workflow_instance.refresh_from_db()  # type: ignore[union-attr]
-    return ticket.workflow_instance
+    return workflows.task_of(ticket, key)
 
 
 def history(ticket: TicketInstance, kind: EventKind) -> list[TicketEvent]:

@@ -71,3 +71,19 @@ def tasks_of(ticket: TicketInstance) -> list[TaskInstance]:
 
 def current(ticket: TicketInstance) -> TaskInstance:
     return tasks_of(ticket)[-1]
+
+
+def task_of(ticket: TicketInstance, key: str) -> TaskInstance:
+    """The run's task `key`, as the database has it now."""
+    with company_context(ticket.company):
+        task: TaskInstance = TaskInstance.objects.get(
+            workflow_instance=ticket.workflow_instance_id, task_key=key
+        )
+        return task
+
+
+def run_of(ticket: TicketInstance) -> Any:
+    """The ticket's run, as the database has it now."""
+    with company_context(ticket.company):
+        ticket.workflow_instance.refresh_from_db()  # type: ignore[union-attr]
+    return ticket.workflow_instance

@@ -18,6 +18,7 @@ from conftest import Tenant
 from tests.factories import load_bundle, make_release, make_ticket, make_workflow
 from ticketflower.accounts.services import api_token_create
 from ticketflower.assistant.models import AssistantRevision, Conversation, Document, Message
+from ticketflower.codetasks.models import CodeTrial
 from ticketflower.definitions import services
 from ticketflower.definitions.models import TaskDefinition, WorkflowTransition
 from ticketflower.files.models import FileAttachment, FileUpload
@@ -133,6 +134,9 @@ def both(tenant_a: Tenant, tenant_b: Tenant) -> tuple[Tenant, Tenant]:
             revision = Version.objects.get_for_object(workflow).first()
             assert revision is not None
             AssistantRevision.objects.create(revision=revision.revision, conversation=conversation)
+            # A designer's try of the code task.
+            code_task = workflow.tasks.get(task_type="CODE")
+            CodeTrial.objects.create(task=code_task, source=code_task.code, created_by=tenant.designer)
     # Targets that clash with no unique key of A's rows, so only the company can refuse:
     # tasks with other keys, and a run without a ticket.
     complaint = make_workflow(tenant_b.designer, "customer-complaint.yaml")

@@ -43,15 +43,75 @@
     return Math.min(text.length, offset + Math.max(0, (column || 1) - 1));
   }
 
+  // Replace the selection through the browser's own editing, so Ctrl+Z undoes it like typing.
+  function insert(textarea, text) {
+    textarea.focus();
+    if (!document.execCommand || !document.execCommand("insertText", false, text)) {
+      textarea.setRangeText(text, textarea.selectionStart, textarea.selectionEnd, "end");
+      textarea.dispatchEvent(new Event("input"));
+    }
+  }
+
+  // Tab indents (every selected line, when the selection spans lines); Shift+Tab outdents.
+  function indent(textarea, outdent) {
+    const value = textarea.value;
+    const start = textarea.selectionStart;
+    const end = textarea.selectionEnd;
+    const spansLines = value.slice(start, end).includes("\n");
+    if (!outdent && !spansLines) {
+      insert(textarea, INDENT);
+      return;
+    }
+    const from = value.lastIndexOf("\n", start - 1) + 1;
+    const to = end > from && value[end - 1] === "\n" ? end - 1 : end;
+    const lines = value.slice(from, to).split("\n");
+    const changed = lines.map((line) => {
+      if (!outdent) return line ? INDENT + line : line;
+      const spaces = line.match(/^ {0,4}/)[0].length;
+      return line.slice(spaces);
+    }).join("\n");
+    textarea.setSelectionRange(from, to);
+    insert(textarea, changed);
+    textarea.setSelectionRange(from, from + changed.length);
+  }
+
+  // Enter keeps the line's indentation, one level more after a line ending in ":".
+  function newline(textarea) {
+    const value = textarea.value;
+    const start = textarea.selectionStart;
+    const line = value.slice(value.lastIndexOf("\n", start - 1) + 1, start);
+    let lead = line.match(/^[ \t]*/)[0];
+    if (/:\s*$/.test(line)) lead += INDENT;
+    insert(textarea, `\n${lead}`);
+  }
+
+  // Only the sections of the task's type show: its code for CODE, the HTTP fields for actions,
+  // who does it for forms, the time limit for all but forms. (What is hidden is still saved;
+  // validation warns about code left on another kind of task.)
+  function followTaskType() {
+    const type = document.querySelector("select[name=task_type]");
+    if (!type) return;
+    const section = (name) => document.querySelector(`.field-${name}`)?.closest("fieldset");
+    const shownFor = [
+      [section("code"), (kind) => kind === "CODE"],
+      [section("action_url"), (kind) => kind === "SYNC_ACTION" || kind === "ASYNC_ACTION"],
+      [section("assignment"), (kind) => kind === "FORM"],
+      [section("timeout_seconds"), (kind) => kind !== "FORM"],
+    ];
+    const show = () => {
+      for (const [fieldset, shown] of shownFor) fieldset?.classList.toggle("tf-hidden", !shown(type.value));
+    };
+    type.addEventListener("change", show);
+    show();
+  }
+
   function setUp(textarea) {
     if (textarea.dataset.codeReady) return;
     textarea.dataset.codeReady = "1";
-    textarea.style.whiteSpace = "pre";
-    textarea.style.tabSize = "4";
 
-    // Line numbers in a gutter that scrolls with the text.
-    const frame = element("div", "flex w-full rounded-default border border-base-200 dark:border-base-700");
-    const gutter = element("pre", "select-none text-right font-mono text-xs text-base-400 px-2 overflow-hidden");
+    // Line numbers in a gutter as tall as the field, scrolled with it line for line.
+    const frame = element("div", "flex w-full");
+    const gutter = element("pre", "tf-code-gutter px-2 text-base-400");
     gutter.setAttribute("aria-hidden", "true");
     gutter.dataset.testid = "code-gutter";
     textarea.before(frame);
@@ -59,7 +119,10 @@
     textarea.classList.add("grow");
     const style = window.getComputedStyle(textarea);
     gutter.style.paddingTop = style.paddingTop;
-    gutter.style.lineHeight = style.lineHeight;
+    gutter.style.borderTop = `${style.borderTopWidth} solid transparent`;
+    const fitGutter = () => { gutter.style.height = `${textarea.offsetHeight}px`; };
+    new ResizeObserver(fitGutter).observe(textarea);
+    fitGutter();
 
     const status = element("div", "mt-1 text-xs text-font-subtle-light dark:text-font-subtle-dark");
     status.dataset.testid = "code-cursor";
@@ -86,30 +149,26 @@
       const at = offsetOf(textarea.value, line, column);
       textarea.focus();
       textarea.setSelectionRange(at, at);
-      const height = parseFloat(style.lineHeight) || 16;
+      const height = parseFloat(style.lineHeight) || 20;
       textarea.scrollTop = Math.max(0, (line - 3) * height);
       showCursor();
     }
 
     textarea.addEventListener("keydown", (event) => {
-      if (event.key !== "Tab" || event.ctrlKey || event.metaKey || event.altKey) return;
-      event.preventDefault(); // Tab indents; Escape then Tab leaves the field
-      const start = textarea.selectionStart;
-      if (event.shiftKey) {
-        const lineStart = textarea.value.lastIndexOf("\n", start - 1) + 1;
-        if (textarea.value.startsWith(INDENT, lineStart)) {
-          textarea.setRangeText("", lineStart, lineStart + INDENT.length, "end");
-        }
-      } else {
-        textarea.setRangeText(INDENT, start, textarea.selectionEnd, "end");
+      if (event.ctrlKey || event.metaKey || event.altKey) return;
+      if (event.key === "Tab" && !textarea.dataset.tabLeaves) {
+        event.preventDefault(); // Tab indents; Escape, then Tab, leaves the field
+        indent(textarea, event.shiftKey);
+      } else if (event.key === "Enter" && !event.shiftKey) {
+        event.preventDefault();
+        newline(textarea);
+      } else if (event.key === "Escape") {
+        textarea.dataset.tabLeaves = "1";
       }
-      textarea.dispatchEvent(new Event("input"));
     });
-    textarea.addEventListener("keydown", (event) => {
-      if (event.key === "Escape") textarea.blur();
-    });
+    textarea.addEventListener("blur", () => { delete textarea.dataset.tabLeaves; });
     textarea.addEventListener("scroll", () => { gutter.scrollTop = textarea.scrollTop; });
-    for (const name of ["keyup", "click", "focus"]) textarea.addEventListener(name, showCursor);
+    for (const name of ["keyup", "click", "focus", "input"]) textarea.addEventListener(name, showCursor);
 
     let sequence = 0;
     let timer = 0;
@@ -143,8 +202,10 @@
       timer = window.setTimeout(check, DEBOUNCE_MS);
     });
     numberLines();
+    showCursor();
     if (textarea.value.trim()) check();
     if (textarea.dataset.codeTry) setUpTry(textarea, problems);
+    followTaskType();
   }
 
   function setUpTry(textarea, problemsList) {
@@ -153,7 +214,7 @@
     panel.append(element("span", "font-semibold text-font-important-light dark:text-font-important-dark", "Try it"));
     panel.append(element("p", "text-sm text-font-subtle-light dark:text-font-subtle-dark",
       "Runs the code above (saved or not) in the sandbox with this input, the way a ticket would."));
-    const input = element("textarea", "font-mono text-xs w-full rounded-default border border-base-200 p-2 dark:border-base-700 dark:bg-base-900");
+    const input = element("textarea", "tf-code w-full rounded-default border border-base-200 p-2 dark:border-base-700 dark:bg-base-900");
     input.rows = 6;
     input.spellcheck = false;
     input.setAttribute("aria-label", "Sample input (JSON)");

@@ -287,14 +287,14 @@ def _root_entries() -> list[str]:
     return args
 
 
-def _command(tools: _Tools, bounds: Limits, seccomp_fd: int) -> list[str]:
+def _command(tools: _Tools, bounds: Limits, seccomp_fd: int, runner_fd: int) -> list[str]:
     cpu = max(1, math.ceil(bounds.seconds))
     memory = bounds.memory_mb * 1024 * 1024
     command = [
         tools.prlimit,
         f"--cpu={cpu}:{cpu + 1}",
         f"--as={memory}",
-        "--fsize=0",  # nothing is writable anyway: no file may grow
+        "--fsize=1048576",  # nothing is writable anyway; bwrap itself writes the runner's copy
         "--nofile=64",
         "--msgqueue=0",
         "--memlock=0",
@@ -345,8 +345,8 @@ def _command(tools: _Tools, bounds: Limits, seccomp_fd: int) -> list[str]:
         "/dev",
         "--remount-ro",
         "/dev",  # its tmpfs (and /dev/shm) would hold memory outside the limit
-        "--ro-bind",
-        str(RUNNER),
+        "--ro-bind-data",  # a copy: no path of the project shows, not even in /proc/self/mountinfo
+        str(runner_fd),
         INSIDE_RUNNER,
         "--dir",
         INSIDE_HOME,
@@ -384,24 +384,23 @@ def _exchange(tools: _Tools, request: bytes, bounds: Limits) -> _Exchange:
         program = seccomp.program()
     except seccomp.Unsupported as exc:
         return _Exchange(b"", b"", None, start_error=str(exc))
-    filter_fd = os.memfd_create("ticketflower-seccomp", os.MFD_CLOEXEC)
+    filter_fd, runner_fd = _memory_file(program), _memory_file(_runner_source())
     try:
-        os.write(filter_fd, program)
-        os.lseek(filter_fd, 0, os.SEEK_SET)
         process = subprocess.Popen(  # noqa: S603 - our own command line, no shell
-            _command(tools, bounds, filter_fd),
+            _command(tools, bounds, filter_fd, runner_fd),
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             env={},
             close_fds=True,
-            pass_fds=(filter_fd,),
+            pass_fds=(filter_fd, runner_fd),
             start_new_session=True,
         )
     except OSError as exc:
         return _Exchange(b"", b"", None, start_error=f"it could not start: {exc}")
     finally:
         os.close(filter_fd)
+        os.close(runner_fd)
     done = pipes.exchange(
         process,
         request,
@@ -414,6 +413,19 @@ def _exchange(tools: _Tools, request: bytes, bounds: Limits) -> _Exchange:
     # Past the stderr cap only the code's own writes can be (the runner's are a line or two).
     noisy = done.overflowed and not too_big
     return _Exchange(done.stdout, done.stderr, done.returncode, done.timed_out, too_big, noisy)
+
+
+def _memory_file(content: bytes) -> int:
+    """A file descriptor to read `content` from, from its start (bwrap reads it once)."""
+    fd = os.memfd_create("ticketflower-sandbox", os.MFD_CLOEXEC)
+    os.write(fd, content)
+    os.lseek(fd, 0, os.SEEK_SET)
+    return fd
+
+
+@functools.cache
+def _runner_source() -> bytes:
+    return RUNNER.read_bytes()
 
 
 def _kill(process: subprocess.Popen[bytes]) -> None:

@@ -182,6 +182,7 @@ out["root"] = sorted(os.listdir("/"))
 out["environ"] = dict(os.environ)
 out["uid"] = os.getuid()
 out["processes"] = sorted(int(p) for p in os.listdir("/proc") if p.isdigit())
+out["mounts"] = open("/proc/self/mountinfo").read()
 """
         )
     finally:
@@ -200,6 +201,7 @@ out["processes"] = sorted(int(p) for p in os.listdir("/proc") if p.isdigit())
     assert out["environ"] == {"HOME": home, "LANG": "C.UTF-8", "PWD": home}
     assert out["uid"] == 65534
     assert out["processes"] == [1, 2]  # its own pid namespace: bubblewrap's reaper and itself
+    assert str(settings.BASE_DIR) not in out["mounts"]  # not even the project's path shows
 
 
 def test_nothing_can_be_written_anywhere() -> None:

@@ -852,7 +852,7 @@ def run_step(run_id: int) -> None:
 
 
 def _action_prepare(run: WorkflowInstance, task: TaskInstance | None = None) -> _Call | None:
-    """The request for the run's current task, if it is an action to send now. Run locked."""
+    """The request (or code run) for the run's current task, if it is one to make now. Run locked."""
     if run.status != WorkflowStatus.IN_PROGRESS:
         return None
     if task is None:

@@ -179,44 +179,39 @@ def _candidates() -> list[str]:
 
 
 def _interpreter() -> _Tools | _Missing:
-    return _probe(
+    """The tools and the first interpreter a sandbox runs, or why there are none.
+
+    A sandbox found is remembered per process (per settings that shape it); a failure is looked
+    at again next time, as the operator may have fixed it.
+    """
+    key = (
         settings.CODE_SANDBOX_BWRAP,
         settings.CODE_SANDBOX_PYTHON,
         int(settings.CODE_SANDBOX_UID),
         int(settings.CODE_MEMORY_LIMIT_MB),
         tuple(_private_paths()),
     )
-
-
-@functools.lru_cache(maxsize=8)
-def _probe_cached(*key: Any) -> _Tools | None:
-    tools = _tools()
-    if isinstance(tools, _Missing):
-        return None
-    for python in _candidates():
-        candidate = _with_python(tools, python)
-        if not _exposed(candidate) and not _works_reason(candidate):
-            return candidate
-    return None
-
-
-def _probe(*key: Any) -> _Tools | _Missing:
-    """The tools and the first interpreter a sandbox runs; success is remembered per process."""
-    found = _probe_cached(*key)
+    found = _found.get(key)
     if found is not None:
         return found
-    _probe_cached.cache_clear()  # a failure is looked at again next time: the operator may fix it
     tools = _tools()
     if isinstance(tools, _Missing):
         return tools
     reasons = []
     for python in _candidates():
         candidate = _with_python(tools, python)
-        reasons.append(f"{python}: {_exposed(candidate) or _works_reason(candidate)}")
+        why = _exposed(candidate) or _works_reason(candidate)
+        if not why:
+            _found[key] = candidate
+            return candidate
+        reasons.append(f"{python}: {why}")
     return _Missing(
         CANNOT + "; ".join(reasons) + f". {INSTALL_HINT} "
         "Or set CODE_SANDBOX_PYTHON to a Python 3.11 or newer that the sandbox user can read."
     )
+
+
+_found: dict[tuple[Any, ...], _Tools] = {}
 
 
 def _with_python(tools: _Tools, python: str) -> _Tools:

@@ -42,12 +42,18 @@ def code_trial_start(*, actor: User, task: TaskDefinition, source: str, input: A
     if not isinstance(input, dict):
         raise ValidationError({"input": ['The input must be a JSON object: {"field": value, ...}.']})
     too_big = json_within_limits(input, max_depth=MAX_VALUE_DEPTH, max_nodes=MAX_VALUE_NODES)
-    if too_big or len(json.dumps(input).encode()) > MAX_INPUT_BYTES:
-        raise ValidationError({"input": [f"The input {too_big or f'is over {MAX_INPUT_BYTES:,} bytes'}."]})
-    if not json_storable(input) or _has_nan(input):
+    if too_big:
+        raise ValidationError({"input": [f"The input {too_big}."]})
+    try:
+        encoded = json.dumps(input, allow_nan=False)  # ASCII: its length is its size in bytes
+    except ValueError:  # NaN or infinity
+        encoded = ""
+    if not encoded or not json_storable(input):
         raise ValidationError(
             {"input": ["The input holds a value that cannot be stored (NaN, or a \\u0000)."]}
         )
+    if len(encoded) > MAX_INPUT_BYTES:
+        raise ValidationError({"input": [f"The input is over {MAX_INPUT_BYTES:,} bytes."]})
     trial: CodeTrial = CodeTrial.objects.create(task=task, source=source, input=input, created_by=actor)
     older = (
         CodeTrial.objects.filter(created_by=actor).order_by("-pk").values_list("pk", flat=True)[TRIALS_KEPT:]
@@ -61,15 +67,6 @@ def code_trial_start(*, actor: User, task: TaskDefinition, source: str, input: A
             {"source": ["Your last try is still waiting to run: wait for its answer."]}
         ) from None
     return trial
-
-
-def _has_nan(value: Any) -> bool:
-    """Whether `value` holds a number JSON cannot say (NaN, infinity)."""
-    try:
-        json.dumps(value, allow_nan=False)
-    except ValueError:
-        return True
-    return False
 
 
 def code_trial_run(trial_id: int) -> None:
